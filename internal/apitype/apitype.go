@@ -1,0 +1,105 @@
+// Package apitype owns the JSON wire types of the HTTP API (/v1), shared by
+// the server (internal/api) and its clients (internal/client, the CLI, the
+// miners), so a client never imports the engine. Amounts are decimal
+// strings; hashes and binary values are hex unless a field says otherwise.
+package apitype
+
+import "encoding/json"
+
+// Error is the body of every non-2xx answer.
+type Error struct {
+	Code    string `json:"code"` // stable kind name, e.g. "invalid", "not_found"
+	Message string `json:"message"`
+}
+
+// Account is GET /v1/accounts/{addr}.
+type Account struct {
+	Address  string    `json:"address"`
+	Balance  string    `json:"balance"` // decimal GAS
+	Nonce    uint64    `json:"nonce"`
+	Height   int64     `json:"height"` // state height the answer is from
+	Location *Location `json:"location,omitempty"`
+}
+
+// Location is where a record lives on the GlobalChain, verifiable offline:
+// the ICS23 proof of (key, value) against the app hash of state at Height,
+// which is committed in the header of block Height+1.
+type Location struct {
+	ChainID   string `json:"chain_id"`
+	Height    int64  `json:"height"`
+	Namespace string `json:"namespace"`
+	Key       string `json:"key"`      // hex of the full store key
+	Value     string `json:"value"`    // hex of the stored value ("" for an absence proof)
+	AppHash   string `json:"app_hash"` // hex root the proof verifies against
+	Proof     string `json:"proof"`    // hex of the encoded ics23.CommitmentProof
+}
+
+// SubmitResult is POST /v1/txs.
+type SubmitResult struct {
+	Hash   string `json:"hash"`
+	Code   uint32 `json:"code"` // 0 = accepted (and committed with ?wait=commit)
+	Log    string `json:"log,omitempty"`
+	Height int64  `json:"height,omitempty"` // set when committed
+}
+
+// Tx is GET /v1/txs/{hash}.
+type Tx struct {
+	Hash   string          `json:"hash"`
+	Height int64           `json:"height"`
+	Index  uint32          `json:"index"`
+	Code   uint32          `json:"code"`
+	Log    string          `json:"log,omitempty"`
+	Events []Event         `json:"events,omitempty"`
+	Tx     string          `json:"tx"` // hex of the encoded Tx
+	Body   json.RawMessage `json:"body,omitempty"`
+}
+
+// Event is an ABCI event with string attributes.
+type Event struct {
+	Type       string            `json:"type"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// Block is GET /v1/blocks/{h}.
+type Block struct {
+	Height   int64    `json:"height"`
+	Hash     string   `json:"hash"`
+	Time     string   `json:"time"` // RFC 3339
+	AppHash  string   `json:"app_hash"`
+	Proposer string   `json:"proposer"`
+	NumTxs   int      `json:"num_txs"`
+	TxHashes []string `json:"tx_hashes"`
+}
+
+// Status is GET /v1/status.
+type Status struct {
+	ChainID         string `json:"chain_id"`
+	NodeVersion     string `json:"node_version"`
+	LatestHeight    int64  `json:"latest_height"`
+	LatestBlockHash string `json:"latest_block_hash"`
+	LatestAppHash   string `json:"latest_app_hash"`
+	LatestBlockTime string `json:"latest_block_time"`
+	CatchingUp      bool   `json:"catching_up"`
+	Validators      int    `json:"validators"`
+	FaucetEnabled   bool   `json:"faucet_enabled"`
+	FaucetAddress   string `json:"faucet_address,omitempty"`
+	MinFee          string `json:"min_fee"`
+	MempoolSize     int    `json:"mempool_size"`
+}
+
+// StreamEvent is one message on the GET /v1/events WebSocket.
+type StreamEvent struct {
+	Type  string    `json:"type"` // "block" or "tx"
+	Block *Block    `json:"block,omitempty"`
+	Tx    *TxResult `json:"tx,omitempty"`
+}
+
+// TxResult is a committed transaction's outcome on the event stream.
+type TxResult struct {
+	Hash   string  `json:"hash"`
+	Height int64   `json:"height"`
+	Index  uint32  `json:"index"`
+	Code   uint32  `json:"code"`
+	Log    string  `json:"log,omitempty"`
+	Events []Event `json:"events,omitempty"`
+}

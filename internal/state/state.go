@@ -1,0 +1,112 @@
+// Package state owns the layout of the ledger's state as clients see it:
+// the store keys of each namespace, the encodings of stored values, and the
+// offline check of a location (an ICS23 proof against an app hash). It is
+// shared by the ledger, which writes these keys, and by clients, which
+// verify what a node tells them without trusting it.
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+
+	ics23 "github.com/cosmos/ics23/go"
+
+	"github.com/virtual-machine/vm/internal/apitype"
+	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/vmerr"
+)
+
+// Key prefixes, one byte per namespace. Append-only: the byte values are
+// part of every proof ever issued.
+const (
+	PrefixParams  byte = 0x00 // single key: chain parameters
+	PrefixAccount byte = 0x01 // + address: Account
+	PrefixFaucet  byte = 0x02 // + address: FaucetUse
+	PrefixSupply  byte = 0x03 // single key: total supply, for the conservation check
+)
+
+// Namespace names used in locations.
+const (
+	NamespaceAccounts = "accounts"
+)
+
+// AccountKey is the store key of addr's account.
+func AccountKey(addr crypto.Address) []byte {
+	return append([]byte{PrefixAccount}, addr[:]...)
+}
+
+// FaucetKey is the store key of addr's faucet usage.
+func FaucetKey(addr crypto.Address) []byte {
+	return append([]byte{PrefixFaucet}, addr[:]...)
+}
+
+// Account is the value stored under AccountKey: 16 bytes, balance then
+// nonce, big-endian. A missing key is an account with zero balance and
+// nonce 0.
+type Account struct {
+	Balance uint64
+	Nonce   uint64
+}
+
+// AccountSize is the encoded size of an Account.
+const AccountSize = 16
+
+// Encode returns the 16-byte form of a.
+func (a Account) Encode() []byte {
+	b := make([]byte, AccountSize)
+	binary.BigEndian.PutUint64(b, a.Balance)
+	binary.BigEndian.PutUint64(b[8:], a.Nonce)
+	return b
+}
+
+// DecodeAccount parses the 16-byte form; nil or empty means the zero account.
+func DecodeAccount(b []byte) (Account, error) {
+	if len(b) == 0 {
+		return Account{}, nil
+	}
+	if len(b) != AccountSize {
+		return Account{}, vmerr.E("state.decode_account", vmerr.Decode, "account value is %d bytes, want %d", len(b), AccountSize)
+	}
+	return Account{Balance: binary.BigEndian.Uint64(b), Nonce: binary.BigEndian.Uint64(b[8:])}, nil
+}
+
+// VerifyLocation checks that loc's proof shows (Key, Value) — or, when
+// Value is empty, the absence of Key — under loc.AppHash. It does not
+// check that AppHash is the chain's; the caller compares it with a block
+// header it trusts.
+func VerifyLocation(loc *apitype.Location) error {
+	const op = "state.verify_location"
+	key, err1 := hex.DecodeString(loc.Key)
+	val, err2 := hex.DecodeString(loc.Value)
+	root, err3 := hex.DecodeString(loc.AppHash)
+	raw, err4 := hex.DecodeString(loc.Proof)
+	for _, err := range []error{err1, err2, err3, err4} {
+		if err != nil {
+			return vmerr.E(op, vmerr.Decode, "location has a malformed hex field: %w", err)
+		}
+	}
+	if len(key) == 0 || len(root) != 32 || len(raw) == 0 {
+		return vmerr.E(op, vmerr.Invalid, "location is missing its key, app hash or proof")
+	}
+	var p ics23.CommitmentProof
+	if err := p.Unmarshal(raw); err != nil {
+		return vmerr.E(op, vmerr.Decode, "location proof: %w", err)
+	}
+	var ok bool
+	if len(val) == 0 {
+		ok = ics23.VerifyNonMembership(ics23.IavlSpec, root, &p, key)
+	} else {
+		ok = ics23.VerifyMembership(ics23.IavlSpec, root, &p, key, val)
+	}
+	if !ok {
+		return vmerr.E(op, vmerr.Unauthorized, "proof does not verify key %s against app hash %s", loc.Key, loc.AppHash)
+	}
+	return nil
+}
+
+// SameKey reports whether loc is about key.
+func SameKey(loc *apitype.Location, key []byte) bool {
+	k, err := hex.DecodeString(loc.Key)
+	return err == nil && bytes.Equal(k, key)
+}
