@@ -110,3 +110,10 @@ func SameKey(loc *apitype.Location, key []byte) bool {
 	k, err := hex.DecodeString(loc.Key)
 	return err == nil && bytes.Equal(k, key)
 }
+
+// ModuleAddress is the keyless account of a chain module (the faucet pool,
+// the fee collector): the first 20 bytes of SHA-256("vm/module/" + name).
+// No private key exists for it; only the ledger moves its GAS.
+func ModuleAddress(name string) crypto.Address {
+	return crypto.PubKey("vm/module/" + name).Address()
+}
