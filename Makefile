@@ -1,0 +1,46 @@
+# README command 2 is `make test`: every check and every test, as CI runs it.
+GO          ?= go
+GOBIN       := $(shell $(GO) env GOPATH)/bin
+STATICCHECK := $(GOBIN)/staticcheck
+STATICCHECK_VERSION := v0.8.2
+PROTOC_GEN_GO_VERSION := v1.36.12
+TEST_FLAGS  ?= -race -timeout 20m
+
+.PHONY: test check fmt vet staticcheck tidy unit build devnet proto tools bench
+
+test: check unit
+
+check: fmt vet staticcheck tidy
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' ; git ls-files --others --exclude-standard '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+$(STATICCHECK):
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+tidy:
+	$(GO) mod tidy -diff
+
+unit:
+	$(GO) test $(TEST_FLAGS) ./...
+
+build:
+	$(GO) build -o bin/vm ./cmd/vm
+
+devnet:
+	$(GO) run ./cmd/vm devnet
+
+# Regenerate protobuf code (needs Debian's protobuf-compiler).
+proto:
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	protoc --plugin=$(GOBIN)/protoc-gen-go --go_out=. --go_opt=module=github.com/virtual-machine/vm proto/vm/tx/v1/*.proto
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

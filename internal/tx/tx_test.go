@@ -1,0 +1,118 @@
+package tx_test
+
+import (
+	"bytes"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/tx"
+	"github.com/virtual-machine/vm/internal/tx/txpb"
+	"github.com/virtual-machine/vm/internal/vmerr"
+)
+
+const chain = "vm-test"
+
+func key(t testing.TB) crypto.PrivKey {
+	k, err := crypto.KeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func transfer(to []byte, amount uint64) *txpb.Msg {
+	return &txpb.Msg{Sum: &txpb.Msg_Transfer{Transfer: &txpb.Transfer{To: to, Amount: amount}}}
+}
+
+func TestSignDecode(t *testing.T) {
+	k := key(t)
+	to := make([]byte, 20)
+	b, err := tx.Sign(&txpb.TxBody{ChainId: chain, Nonce: 3, Fee: 1, Msgs: []*txpb.Msg{transfer(to, 5)}}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := tx.Decode(b, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.VerifySignature(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Signer != k.Address() || s.Body.Nonce != 3 || s.Hash != tx.HashOf(b) {
+		t.Fatalf("decoded %+v", s)
+	}
+	h, err := tx.ParseHash(s.Hash.String())
+	if err != nil || h != s.Hash {
+		t.Fatalf("hash round trip: %v %v", h, err)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	k := key(t)
+	to := make([]byte, 20)
+	sign := func(body *txpb.TxBody) []byte {
+		b, err := tx.Sign(body, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	good := sign(&txpb.TxBody{ChainId: chain, Msgs: []*txpb.Msg{transfer(to, 1)}})
+	many := make([]*txpb.Msg, tx.MaxMsgs+1)
+	for i := range many {
+		many[i] = transfer(to, 1)
+	}
+	tests := []struct {
+		name string
+		in   []byte
+		want vmerr.Kind
+	}{
+		{"empty", nil, vmerr.Decode},
+		{"garbage", []byte{0xff, 0xff, 0xff}, vmerr.Decode},
+		{"truncated", good[:len(good)-10], vmerr.Decode},
+		{"oversized", make([]byte, tx.MaxTxSize+1), vmerr.TooLarge},
+		{"wrong chain", sign(&txpb.TxBody{ChainId: "other", Msgs: []*txpb.Msg{transfer(to, 1)}}), vmerr.WrongChain},
+		{"no messages", sign(&txpb.TxBody{ChainId: chain}), vmerr.Invalid},
+		{"too many messages", sign(&txpb.TxBody{ChainId: chain, Msgs: many}), vmerr.TooLarge},
+		{"unknown message", sign(&txpb.TxBody{ChainId: chain, Msgs: []*txpb.Msg{{}}}), vmerr.Invalid},
+		{"zero amount", sign(&txpb.TxBody{ChainId: chain, Msgs: []*txpb.Msg{transfer(to, 0)}}), vmerr.Invalid},
+		{"huge amount", sign(&txpb.TxBody{ChainId: chain, Msgs: []*txpb.Msg{transfer(to, tx.MaxAmount+1)}}), vmerr.Overflow},
+		{"short recipient", sign(&txpb.TxBody{ChainId: chain, Msgs: []*txpb.Msg{transfer(to[:19], 1)}}), vmerr.Invalid},
+		{"no signature", mustMarshal(t, &txpb.Tx{Body: []byte{}, PubKey: k.PubKey()}), vmerr.Unauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tx.Decode(tt.in, chain)
+			if got := vmerr.KindOf(err); got != tt.want {
+				t.Fatalf("kind = %v (%v), want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBadSignature(t *testing.T) {
+	k := key(t)
+	b, _ := tx.Sign(&txpb.TxBody{ChainId: chain, Msgs: []*txpb.Msg{transfer(make([]byte, 20), 1)}}, k)
+	var raw txpb.Tx
+	if err := proto.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	raw.Signature[0] ^= 1
+	s, err := tx.Decode(mustMarshal(t, &raw), chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.VerifySignature(); vmerr.KindOf(err) != vmerr.Unauthorized {
+		t.Fatalf("VerifySignature = %v", err)
+	}
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
