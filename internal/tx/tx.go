@@ -4,6 +4,7 @@
 package tx
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 
@@ -62,6 +63,11 @@ type Signed struct {
 
 var marshal = proto.MarshalOptions{Deterministic: true}
 
+// strict drops unknown fields so that the canonical re-encoding check in
+// Decode refuses them: a field this node does not know is never silently
+// ignored.
+var strict = proto.UnmarshalOptions{DiscardUnknown: true}
+
 // Sign encodes body, signs the exact bytes with k and returns the encoded Tx.
 func Sign(body *txpb.TxBody, k crypto.PrivKey) ([]byte, error) {
 	bb, err := marshal.Marshal(body)
@@ -83,8 +89,14 @@ func Decode(b []byte, chainID string) (*Signed, error) {
 		return nil, vmerr.E(op, vmerr.TooLarge, "transaction is %d bytes, limit %d", len(b), MaxTxSize)
 	}
 	var t txpb.Tx
-	if err := proto.Unmarshal(b, &t); err != nil {
+	if err := strict.Unmarshal(b, &t); err != nil {
 		return nil, vmerr.E(op, vmerr.Decode, "transaction: %w", err)
+	}
+	// One transaction has one encoding: otherwise the same signed body could
+	// be re-wrapped under many hashes and slip past the mempool's
+	// de-duplication by hash.
+	if canon, err := marshal.Marshal(&t); err != nil || !bytes.Equal(canon, b) {
+		return nil, vmerr.E(op, vmerr.Decode, "transaction is not canonically encoded (unknown, repeated or reordered fields)")
 	}
 	if len(t.PubKey) != crypto.PubKeySize {
 		return nil, vmerr.E(op, vmerr.Unauthorized, "public key is %d bytes, want %d", len(t.PubKey), crypto.PubKeySize)
@@ -93,8 +105,11 @@ func Decode(b []byte, chainID string) (*Signed, error) {
 		return nil, vmerr.E(op, vmerr.Unauthorized, "signature is %d bytes, want %d", len(t.Signature), crypto.SignatureSize)
 	}
 	var body txpb.TxBody
-	if err := proto.Unmarshal(t.Body, &body); err != nil {
+	if err := strict.Unmarshal(t.Body, &body); err != nil {
 		return nil, vmerr.E(op, vmerr.Decode, "transaction body: %w", err)
+	}
+	if canon, err := marshal.Marshal(&body); err != nil || !bytes.Equal(canon, t.Body) {
+		return nil, vmerr.E(op, vmerr.Decode, "transaction body is not canonically encoded (unknown, repeated or reordered fields)")
 	}
 	if err := ValidateBody(&body, chainID); err != nil {
 		return nil, err

@@ -116,3 +116,32 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 	}
 	return b
 }
+
+func TestDecodeRejectsNonCanonicalWrapper(t *testing.T) {
+	k := key(t)
+	b, _ := tx.Sign(&txpb.TxBody{ChainId: chain, Msgs: []*txpb.Msg{transfer(make([]byte, 20), 1)}}, k)
+	tests := []struct {
+		name string
+		in   []byte
+	}{
+		{"unknown field appended", append(append([]byte(nil), b...), 0x20, 0x01)},                          // field 4, varint 1
+		{"pubkey repeated", append(append([]byte(nil), b...), append([]byte{0x12, 32}, k.PubKey()...)...)}, // field 2 again
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := tx.Decode(tt.in, chain); vmerr.KindOf(err) != vmerr.Decode {
+				t.Fatalf("Decode = %v, want a decode error", err)
+			}
+		})
+	}
+}
+
+func TestDecodeRejectsNonCanonicalBody(t *testing.T) {
+	k := key(t)
+	body, _ := proto.Marshal(&txpb.TxBody{ChainId: chain, Msgs: []*txpb.Msg{transfer(make([]byte, 20), 1)}})
+	body = append(body, 0x28, 0x01) // field 5 varint: unknown to this node
+	b := mustMarshal(t, &txpb.Tx{Body: body, PubKey: k.PubKey(), Signature: k.Sign(body)})
+	if _, err := tx.Decode(b, chain); vmerr.KindOf(err) != vmerr.Decode {
+		t.Fatalf("Decode = %v, want a decode error", err)
+	}
+}

@@ -1,0 +1,117 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+
+	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/state"
+	"github.com/virtual-machine/vm/internal/vmerr"
+)
+
+// Genesis is the JSON in InitChain's AppStateBytes: the chain parameters
+// and the opening balances. The sum of the balances is the total supply,
+// fixed for the life of the chain.
+type Genesis struct {
+	Params   Params           `json:"params"`
+	Accounts []GenesisAccount `json:"accounts"`
+}
+
+// GenesisAccount is one opening balance.
+type GenesisAccount struct {
+	Address crypto.Address `json:"address"`        // 40 hex digits
+	Balance uint64         `json:"balance,string"` // decimal GAS
+}
+
+// Params are the chain parameters, fixed at genesis and stored under
+// state.ParamsKey() as this struct's JSON, so they are part of the app hash.
+type Params struct {
+	// MinFee is the least fee of a transaction. A transaction made only of
+	// faucet messages may pay less (even 0) when FaucetEnabled.
+	MinFee uint64 `json:"min_fee,string"`
+	// FaucetEnabled turns on the faucet message (devnets only).
+	FaucetEnabled bool `json:"faucet_enabled"`
+	// FaucetPerWindow caps what one recipient may draw per window.
+	FaucetPerWindow uint64 `json:"faucet_per_window,string"`
+	// FaucetWindow is the window length in blocks; window i is heights
+	// [i*FaucetWindow, (i+1)*FaucetWindow).
+	FaucetWindow int64 `json:"faucet_window"`
+}
+
+// Supply is the answer of the /supply query.
+type Supply struct {
+	Total uint64 `json:"total,string"` // decimal GAS
+}
+
+// DevnetFaucetSupply is what DevnetGenesis puts in the faucet pool: 10^15 GAS.
+const DevnetFaucetSupply uint64 = 1_000_000_000_000_000
+
+// DevnetGenesis is the genesis of a development network: the faucet on,
+// 1,000,000 GAS per recipient per 100 blocks, a minimum fee of 1 and the
+// faucet pool funded with DevnetFaucetSupply.
+func DevnetGenesis() Genesis {
+	return Genesis{
+		Params: Params{MinFee: 1, FaucetEnabled: true, FaucetPerWindow: 1_000_000, FaucetWindow: 100},
+		Accounts: []GenesisAccount{
+			{Address: FaucetPool(), Balance: DevnetFaucetSupply},
+		},
+	}
+}
+
+// FeeCollector is the module account that receives every fee.
+func FeeCollector() crypto.Address { return state.ModuleAddress("fees") }
+
+// FaucetPool is the module account the faucet pays from.
+func FaucetPool() crypto.Address { return state.ModuleAddress("faucet") }
+
+// Validate checks p: a faucet needs a positive window and cap. Errors are
+// of kind Invalid.
+func (p Params) Validate() error {
+	if p.FaucetEnabled && (p.FaucetWindow <= 0 || p.FaucetPerWindow == 0) {
+		return vmerr.E("ledger.params", vmerr.Invalid, "faucet enabled but window %d blocks, cap %d: both must be positive", p.FaucetWindow, p.FaucetPerWindow)
+	}
+	if p.FaucetWindow < 0 {
+		return vmerr.E("ledger.params", vmerr.Invalid, "faucet window %d is negative", p.FaucetWindow)
+	}
+	return nil
+}
+
+// ParseGenesis decodes and validates the JSON genesis. Unknown fields,
+// duplicate addresses, invalid params and a supply that overflows uint64
+// are errors (kinds Decode, Invalid, Exists, Overflow). The returned
+// accounts are sorted by address; total is their sum.
+func ParseGenesis(b []byte) (g Genesis, total uint64, err error) {
+	const op = "ledger.genesis"
+	if len(bytes.TrimSpace(b)) == 0 {
+		return g, 0, vmerr.E(op, vmerr.Invalid, "app state is empty: the genesis must carry the ledger's params and accounts")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
+		return g, 0, vmerr.E(op, vmerr.Decode, "app state: %w", err)
+	}
+	if err := g.Params.Validate(); err != nil {
+		return g, 0, err
+	}
+	slices.SortFunc(g.Accounts, func(a, b GenesisAccount) int { return bytes.Compare(a.Address[:], b.Address[:]) })
+	for i, acc := range g.Accounts {
+		if i > 0 && acc.Address == g.Accounts[i-1].Address {
+			return g, 0, vmerr.E(op, vmerr.Exists, "account %s appears twice", acc.Address)
+		}
+		if total+acc.Balance < total {
+			return g, 0, vmerr.E(op, vmerr.Overflow, "total supply overflows uint64 at account %s", acc.Address)
+		}
+		total += acc.Balance
+	}
+	return g, total, nil
+}
+
+// JSON returns g as the JSON InitChain expects.
+func (g Genesis) JSON() []byte {
+	b, err := json.Marshal(g)
+	if err != nil { // only plain fields: cannot fail
+		panic(err)
+	}
+	return b
+}

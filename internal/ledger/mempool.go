@@ -1,0 +1,110 @@
+package ledger
+
+import (
+	"context"
+
+	abcitypes "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/virtual-machine/vm/internal/state"
+	"github.com/virtual-machine/vm/internal/tx"
+	"github.com/virtual-machine/vm/internal/vmerr"
+)
+
+// CheckTx admits a transaction to the mempool after the stateless checks:
+// size, decoding, chain id, message fields and the signature. It also
+// rejects a nonce below the signer's committed nonce (a replay; kind
+// BadNonce). Balances are not checked: FinalizeBlock decides. A rejection
+// is a response with a non-zero Code (the vmerr.Kind), never a Go error.
+// Verified signatures are remembered so FinalizeBlock and rechecks need
+// not redo them.
+func (a *App) CheckTx(_ context.Context, req *abcitypes.CheckTxRequest) (*abcitypes.CheckTxResponse, error) {
+	if err := a.checkTx(req.Tx, req.Type == abcitypes.CHECK_TX_TYPE_RECHECK); err != nil {
+		return &abcitypes.CheckTxResponse{Code: uint32(vmerr.KindOf(err)), Log: err.Error(), Codespace: Codespace}, nil
+	}
+	return &abcitypes.CheckTxResponse{Code: 0}, nil
+}
+
+func (a *App) checkTx(raw []byte, recheck bool) error {
+	s, err := tx.Decode(raw, a.chainID)
+	if err != nil {
+		return err
+	}
+	// A recheck (after each block, for every tx left in the mempool) skips
+	// the signature it verified before; a new tx is always verified.
+	if !recheck || !a.sigs.has(s.Hash) {
+		if err := s.VerifySignature(); err != nil {
+			return err
+		}
+		a.sigs.add(s.Hash)
+	}
+	a.qmu.RLock()
+	defer a.qmu.RUnlock()
+	if a.committed == nil {
+		return nil
+	}
+	raw, err = a.committed.Get(state.AccountKey(s.Signer))
+	if err != nil {
+		return vmerr.E("ledger.check_tx", vmerr.Unavailable, "read account: %w", err)
+	}
+	acc, err := state.DecodeAccount(raw)
+	if err != nil {
+		return vmerr.E("ledger.check_tx", vmerr.Internal, "stored account: %w", err)
+	}
+	if s.Body.Nonce < acc.Nonce {
+		return vmerr.E("ledger.check_tx", vmerr.BadNonce, "nonce %d for %s is already used (account nonce %d)", s.Body.Nonce, s.Signer, acc.Nonce)
+	}
+	return nil
+}
+
+// PrepareProposal keeps the mempool's transactions in order up to
+// MaxTxBytes (counting raw bytes, as CometBFT's default does) and drops
+// nothing else: FinalizeBlock records any failure per transaction.
+func (a *App) PrepareProposal(_ context.Context, req *abcitypes.PrepareProposalRequest) (*abcitypes.PrepareProposalResponse, error) {
+	txs := make([][]byte, 0, len(req.Txs))
+	var total int64
+	for _, t := range req.Txs {
+		total += int64(len(t))
+		if total > req.MaxTxBytes {
+			break
+		}
+		txs = append(txs, t)
+	}
+	return &abcitypes.PrepareProposalResponse{Txs: txs}, nil
+}
+
+// ProcessProposal accepts every proposal: a transaction that fails is
+// recorded as failed by FinalizeBlock and changes nothing, so rejecting a
+// block for it would only cost a round.
+func (a *App) ProcessProposal(context.Context, *abcitypes.ProcessProposalRequest) (*abcitypes.ProcessProposalResponse, error) {
+	return &abcitypes.ProcessProposalResponse{Status: abcitypes.PROCESS_PROPOSAL_STATUS_ACCEPT}, nil
+}
+
+// ExtendVote adds no vote extension.
+func (a *App) ExtendVote(context.Context, *abcitypes.ExtendVoteRequest) (*abcitypes.ExtendVoteResponse, error) {
+	return &abcitypes.ExtendVoteResponse{}, nil
+}
+
+// VerifyVoteExtension accepts the (empty) vote extensions.
+func (a *App) VerifyVoteExtension(context.Context, *abcitypes.VerifyVoteExtensionRequest) (*abcitypes.VerifyVoteExtensionResponse, error) {
+	return &abcitypes.VerifyVoteExtensionResponse{Status: abcitypes.VERIFY_VOTE_EXTENSION_STATUS_ACCEPT}, nil
+}
+
+// ListSnapshots offers no state-sync snapshots.
+func (a *App) ListSnapshots(context.Context, *abcitypes.ListSnapshotsRequest) (*abcitypes.ListSnapshotsResponse, error) {
+	return &abcitypes.ListSnapshotsResponse{}, nil
+}
+
+// OfferSnapshot rejects state-sync snapshots (not supported).
+func (a *App) OfferSnapshot(context.Context, *abcitypes.OfferSnapshotRequest) (*abcitypes.OfferSnapshotResponse, error) {
+	return &abcitypes.OfferSnapshotResponse{Result: abcitypes.OFFER_SNAPSHOT_RESULT_REJECT}, nil
+}
+
+// LoadSnapshotChunk serves no chunks.
+func (a *App) LoadSnapshotChunk(context.Context, *abcitypes.LoadSnapshotChunkRequest) (*abcitypes.LoadSnapshotChunkResponse, error) {
+	return &abcitypes.LoadSnapshotChunkResponse{}, nil
+}
+
+// ApplySnapshotChunk aborts state sync (not supported).
+func (a *App) ApplySnapshotChunk(context.Context, *abcitypes.ApplySnapshotChunkRequest) (*abcitypes.ApplySnapshotChunkResponse, error) {
+	return &abcitypes.ApplySnapshotChunkResponse{Result: abcitypes.APPLY_SNAPSHOT_CHUNK_RESULT_ABORT}, nil
+}

@@ -1,0 +1,137 @@
+package ledger
+
+import (
+	"runtime"
+	"sync"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"github.com/virtual-machine/vm/internal/tx"
+)
+
+// zip215 are the acceptance rules of crypto.Verify; with them a batch
+// accepts exactly the signatures that single verification accepts.
+var zip215 = &voi.Options{Verify: voi.VerifyOptionsZIP_215}
+
+// minBatch is the fewest signatures worth a goroutine and a batch.
+const minBatch = 64
+
+// decoded is one block transaction after the stateless stage.
+type decoded struct {
+	s   *tx.Signed
+	err error // decode or signature failure; s is nil then
+}
+
+// decodeAndVerify decodes every raw tx and checks every signature that is
+// not in the CheckTx cache. The result for each tx is a pure function of
+// its bytes: workers only split the slice, and batch verification with
+// ZIP-215 rules agrees with single verification. All goroutines end before
+// it returns.
+func (a *App) decodeAndVerify(txs [][]byte) []decoded {
+	out := make([]decoded, len(txs))
+	workers := min(runtime.GOMAXPROCS(0), len(txs)/minBatch)
+	if workers <= 1 {
+		a.verifyRange(txs, out)
+		return out
+	}
+	var wg sync.WaitGroup
+	chunk := (len(txs) + workers - 1) / workers
+	for lo := 0; lo < len(txs); lo += chunk {
+		hi := min(lo+chunk, len(txs))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.verifyRange(txs[lo:hi], out[lo:hi])
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// verifyRange fills out[i] for txs[i], verifying uncached signatures in one
+// batch.
+func (a *App) verifyRange(txs [][]byte, out []decoded) {
+	bv := voi.NewBatchVerifierWithCapacity(len(txs))
+	var idx []int
+	for i, raw := range txs {
+		s, err := tx.Decode(raw, a.chainID)
+		if err != nil {
+			out[i].err = err
+			continue
+		}
+		out[i].s = s
+		if a.sigs.take(s.Hash) {
+			continue
+		}
+		bv.AddWithOptions(voi.PublicKey(s.PubKey), s.BodyBytes, s.Signature, zip215)
+		idx = append(idx, i)
+	}
+	if len(idx) == 0 {
+		return
+	}
+	ok, valid := bv.Verify(nil)
+	if ok {
+		return
+	}
+	for j, i := range idx {
+		// On a failed batch voi re-verifies each entry singly, so valid[j]
+		// is already the single answer; crypto.Verify gives the error text
+		// and stays the one authority if the two ever disagreed.
+		if !valid[j] {
+			if err := out[i].s.VerifySignature(); err != nil {
+				out[i] = decoded{err: err}
+			}
+		}
+	}
+}
+
+// sigCache remembers hashes of transactions whose signature CheckTx has
+// verified, so FinalizeBlock need not verify them again. Verification is a
+// pure function of the tx bytes, so the cache cannot change any outcome;
+// it is bounded (oldest evicted first) and local to this node.
+type sigCache struct {
+	mu    sync.Mutex
+	limit int
+	set   map[tx.Hash]struct{}
+	ring  []tx.Hash // insertion order, grows up to limit
+	next  int       // oldest entry once the ring is full
+}
+
+func newSigCache(limit int) *sigCache {
+	return &sigCache{limit: limit, set: make(map[tx.Hash]struct{})}
+}
+
+// add records h as verified.
+func (c *sigCache) add(h tx.Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.set[h]; ok {
+		return
+	}
+	if len(c.ring) < c.limit {
+		c.ring = append(c.ring, h)
+	} else {
+		delete(c.set, c.ring[c.next])
+		c.ring[c.next] = h
+		c.next = (c.next + 1) % len(c.ring)
+	}
+	c.set[h] = struct{}{}
+}
+
+// has reports whether h was verified.
+func (c *sigCache) has(h tx.Hash) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.set[h]
+	return ok
+}
+
+// take reports whether h was verified and forgets it (a tx is finalized
+// once; its ring slot is reused by eviction later).
+func (c *sigCache) take(h tx.Hash) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.set[h]
+	delete(c.set, h)
+	return ok
+}
