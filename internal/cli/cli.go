@@ -92,6 +92,8 @@ func newRootCmd(g *globals) *cobra.Command {
 // commands lists the top-level command constructors, one per file.
 var commands = []func(*globals) *cobra.Command{
 	newContractCmd,
+	newKeysCmd, newGasCmd, newStatusCmd,
+	newDevnetCmd, newNodeCmd, newTestnetCmd,
 }
 
 func defaultHome() string {

@@ -1,0 +1,133 @@
+// Package api owns the node's HTTP JSON API under /v1 and its WebSocket
+// event stream: routing, request decoding and limits, the mapping of error
+// kinds to HTTP status codes, and request metrics. It holds no business
+// rules; every answer comes from a Backend (internal/chain.Node in a real
+// node). It must not import CometBFT, the chain or the ledger.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/virtual-machine/vm/internal/apitype"
+	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/tx"
+)
+
+// Defaults of Options.
+const (
+	DefaultWaitTimeout  = 30 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+	DefaultMaxStreams   = 256
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// OpenAPI returns (a copy of) the OpenAPI 3.0 document of this API, served
+// at GET /v1/openapi.yaml. docs/openapi.yaml is a copy, kept equal by a test.
+func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
+
+// Backend is what the API needs from a node (internal/chain.Node
+// implements it). Errors should be *vmerr.Error; their Kind picks the HTTP
+// status. A transaction that the node rejects is not an error: SubmitTx
+// returns it as a SubmitResult with a nonzero Code (a vmerr.Kind value).
+type Backend interface {
+	// SubmitTx hands encoded tx bytes to the mempool; with waitCommit it
+	// waits (bounded by ctx) for the block that includes the tx.
+	SubmitTx(ctx context.Context, tx []byte, waitCommit bool) (apitype.SubmitResult, error)
+	// Account returns addr's account at height (0 = latest), with a
+	// Location when prove is set.
+	Account(ctx context.Context, addr crypto.Address, height int64, prove bool) (apitype.Account, error)
+	// Block returns the block at height; 0 = latest.
+	Block(ctx context.Context, height int64) (apitype.Block, error)
+	// Tx returns a committed transaction by hash.
+	Tx(ctx context.Context, hash tx.Hash) (apitype.Tx, error)
+	// Status describes the node and its chain.
+	Status(ctx context.Context) (apitype.Status, error)
+	// Subscribe streams new blocks and tx results; the channel is closed
+	// when ctx ends or when the backend drops a slow consumer.
+	Subscribe(ctx context.Context) (<-chan apitype.StreamEvent, error)
+}
+
+// Options configure a Server. The zero value is valid.
+type Options struct {
+	// Registry receives the API's metrics; nil disables them.
+	Registry *prometheus.Registry
+	// Logger logs failed requests (5xx); nil discards.
+	Logger *slog.Logger
+	// AllowedOrigins are extra Origin host patterns (path.Match syntax,
+	// e.g. "portal.example.com") allowed to open the event WebSocket from
+	// a browser. Programs send no Origin and are always allowed; a browser
+	// page is allowed from the API's own host only, unless listed here.
+	AllowedOrigins []string
+	// WaitTimeout bounds POST /v1/txs?wait=commit; 0 = DefaultWaitTimeout.
+	WaitTimeout time.Duration
+	// WriteTimeout bounds one WebSocket message write; a client slower
+	// than this is disconnected. 0 = DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// MaxStreams caps concurrent event streams; 0 = DefaultMaxStreams.
+	MaxStreams int
+}
+
+// Server serves the API over a Backend. Build it with New, serve
+// Handler(), and call Close when shutting down: it ends the event streams,
+// which http.Server.Shutdown does not (they are hijacked connections).
+type Server struct {
+	b       Backend
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+
+	ctx     context.Context // canceled by Close; parent of every stream
+	cancel  context.CancelFunc
+	mu      sync.Mutex // guards closed and streams.Add against Close
+	closed  bool
+	streams sync.WaitGroup
+	slots   chan struct{} // one token per open stream
+}
+
+// New builds a Server over b. It starts nothing; it fails only by panicking
+// when opts.Registry already holds metrics of the same name.
+func New(b Backend, opts Options) *Server {
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = DefaultWaitTimeout
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = DefaultMaxStreams
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{b: b, opts: opts, log: log, ctx: ctx, cancel: cancel,
+		slots: make(chan struct{}, opts.MaxStreams), metrics: newMetrics(opts.Registry)}
+	s.mux = s.routes()
+	return s
+}
+
+// Handler returns the http.Handler serving /v1/...
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Close ends every open event stream (with WebSocket status 1001, going
+// away) and waits for their goroutines — up to 5 s per stream whose client
+// does not answer the close handshake. New streams are refused with 503
+// afterwards. It is safe to call more than once.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.cancel()
+	s.mu.Unlock()
+	s.streams.Wait()
+}

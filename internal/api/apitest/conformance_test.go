@@ -1,0 +1,104 @@
+package apitest_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/virtual-machine/vm/internal/api"
+
+	"github.com/virtual-machine/vm/internal/api/apitest"
+	"github.com/virtual-machine/vm/internal/apitype"
+	"github.com/virtual-machine/vm/internal/client"
+	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/nodetest"
+	"github.com/virtual-machine/vm/internal/tx"
+)
+
+// TestConformanceFake runs the Backend conformance suite on the fake.
+func TestConformanceFake(t *testing.T) {
+	b, err := apitest.New(apitest.Config{Faucet: true, MinFee: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	k, err := crypto.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Sign(k, 0, 0, apitest.Faucet(k.Address(), 10_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := b.SubmitTx(context.Background(), raw, true); err != nil || res.Code != 0 {
+		t.Fatalf("fund: %+v %v", res, err)
+	}
+	apitest.Conformance(t, b, k)
+}
+
+// TestConformanceNode runs the same suite on a real devnet node's
+// Backend (internal/chain.Node behind internal/node), so the fake the
+// API, client and CLI tests use is held to what the real node does.
+func TestConformanceNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	env := nodetest.Start(t)
+	apitest.Conformance(t, overHTTP{env.Client}, env.Key)
+}
+
+// TestConformanceFakeOverHTTP runs the suite on the fake through the API
+// server and the client.
+func TestConformanceFakeOverHTTP(t *testing.T) {
+	b, err := apitest.New(apitest.Config{Faucet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	srv := api.New(b, api.Options{})
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	defer srv.Close()
+	k, err := crypto.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := b.Sign(k, 0, 0, apitest.Faucet(k.Address(), 10_000))
+	if _, err := b.SubmitTx(context.Background(), raw, true); err != nil {
+		t.Fatal(err)
+	}
+	apitest.Conformance(t, overHTTP{client.New(ts.URL)}, k)
+}
+
+// overHTTP is a Backend that reaches a node through its API with the
+// client: the suite then covers node, API server and client together.
+type overHTTP struct{ c *client.Client }
+
+var _ api.Backend = overHTTP{}
+
+func (o overHTTP) SubmitTx(ctx context.Context, raw []byte, wait bool) (apitype.SubmitResult, error) {
+	res, err := o.c.SubmitTx(ctx, raw, wait)
+	if err != nil && res.Hash != "" && res.Code != 0 {
+		return res, nil // a rejected tx is a result, not an error, for a Backend
+	}
+	return res, err
+}
+
+func (o overHTTP) Account(ctx context.Context, addr crypto.Address, height int64, prove bool) (apitype.Account, error) {
+	if prove {
+		return o.c.Account(ctx, addr, height)
+	}
+	return o.c.AccountNoProof(ctx, addr, height)
+}
+
+func (o overHTTP) Block(ctx context.Context, height int64) (apitype.Block, error) {
+	return o.c.Block(ctx, height)
+}
+
+func (o overHTTP) Tx(ctx context.Context, hash tx.Hash) (apitype.Tx, error) { return o.c.Tx(ctx, hash) }
+
+func (o overHTTP) Status(ctx context.Context) (apitype.Status, error) { return o.c.Status(ctx) }
+
+func (o overHTTP) Subscribe(ctx context.Context) (<-chan apitype.StreamEvent, error) {
+	return o.c.Events(ctx)
+}
