@@ -42,7 +42,14 @@ func newDevnetCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(g.stdout, "%s devnet %s in %s\n", verb, n.ChainID(), g.home)
 				fmt.Fprintf(g.stdout, "API:     %s   (metrics at %s/metrics)\n", n.URL(), n.URL())
-				fmt.Fprintf(g.stdout, "Get GAS: vm keys add alice && vm gas faucet alice --node %s\n", n.URL())
+				flags := ""
+				if g.home != defaultHome() {
+					flags += " --home " + g.home
+				}
+				if n.URL() != DefaultNode {
+					flags += " --node " + n.URL()
+				}
+				fmt.Fprintf(g.stdout, "Get GAS: vm%s keys add alice && vm%s gas faucet alice\n", flags, flags)
 				fmt.Fprintln(g.stdout, "Press Ctrl-C to stop.")
 			})
 		},

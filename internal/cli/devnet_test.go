@@ -79,7 +79,8 @@ func TestDevnetRunsAndStopsOnCancel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{wantWord + " devnet vm-devnet", "http://" + addr, "vm gas faucet"} {
+		for _, want := range []string{wantWord + " devnet vm-devnet", "http://" + addr,
+			"vm --home " + home + " --node http://" + addr + " gas faucet alice"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("output lacks %q:\n%s", want, out.String())
 			}
