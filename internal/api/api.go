@@ -56,6 +56,16 @@ type Backend interface {
 	Subscribe(ctx context.Context) (<-chan apitype.StreamEvent, error)
 }
 
+// BatchBackend is a Backend that submits many transactions in one call
+// (internal/chain.Node is one). POST /v1/txs:batch uses it when the
+// Backend has it, else calls SubmitTx once per transaction. SubmitTxs
+// checks txs in order and returns one result per tx, in order; a tx's own
+// failure (rejected, not committed in time) is its result's nonzero Code,
+// and an error means the whole call failed.
+type BatchBackend interface {
+	SubmitTxs(ctx context.Context, txs [][]byte, waitCommit bool) ([]apitype.SubmitResult, error)
+}
+
 // Options configure a Server. The zero value is valid.
 type Options struct {
 	// Registry receives the API's metrics; nil disables them.

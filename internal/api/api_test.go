@@ -435,7 +435,8 @@ func TestOpenAPI(t *testing.T) {
 	// The schemas name the fields of the apitype they describe.
 	for name, v := range map[string]any{"Error": apitype.Error{}, "Account": apitype.Account{}, "Location": apitype.Location{},
 		"SubmitResult": apitype.SubmitResult{}, "Tx": apitype.Tx{}, "Event": apitype.Event{}, "Block": apitype.Block{},
-		"Status": apitype.Status{}, "StreamEvent": apitype.StreamEvent{}, "TxResult": apitype.TxResult{}} {
+		"Status": apitype.Status{}, "StreamEvent": apitype.StreamEvent{}, "TxResult": apitype.TxResult{},
+		"BatchResult": apitype.BatchResult{}} {
 		schema, _ := doc.Components.Schemas[name].(map[string]any)
 		props, _ := schema["properties"].(map[string]any)
 		typ := reflect.TypeOf(v)

@@ -35,6 +35,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) table() []route {
 	return []route{
 		{"POST", "/v1/txs", s.submitTx},
+		{"POST", "/v1/txs:batch", s.submitBatch},
 		{"GET", "/v1/txs/{hash}", s.getTx},
 		{"GET", "/v1/accounts/{addr}", s.getAccount},
 		{"GET", "/v1/blocks/{height}", s.getBlock},

@@ -12,6 +12,12 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// BatchResult is POST /v1/txs:batch: one SubmitResult per submitted
+// transaction, in body order.
+type BatchResult struct {
+	Results []SubmitResult `json:"results"`
+}
+
 // Account is GET /v1/accounts/{addr}.
 type Account struct {
 	Address  string    `json:"address"`

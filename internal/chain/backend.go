@@ -39,45 +39,15 @@ func (n *Node) SubmitTx(ctx context.Context, b []byte, waitCommit bool) (apitype
 		return apitype.SubmitResult{}, vmerr.E(op, vmerr.TooLarge, "transaction is %d bytes, limit %d", len(b), n.cfg.Mempool.MaxTxBytes)
 	}
 	h := tx.HashOf(b)
-	out := apitype.SubmitResult{Hash: h.String()}
 	var done <-chan txResult
 	if waitCommit {
 		ch, cancel := n.idx.wait(h)
 		defer cancel()
 		done = ch
 	}
-	rr, err := n.cmt.Mempool().CheckTx(b, "")
-	if err == nil {
-		rr.Wait()
-		err = rr.Error()
-		if res := rr.Response.GetCheckTx(); err == nil && res != nil && res.Code != 0 {
-			out.Code, out.Log = res.Code, res.Log
-			return out, nil
-		}
-	}
-	var (
-		full    mempool.ErrMempoolIsFull
-		large   mempool.ErrTxTooLarge
-		invalid mempool.ErrInvalidTx
-	)
-	switch {
-	case err == nil:
-	case errors.As(err, &invalid):
-		out.Code, out.Log = invalid.Code, invalid.Log
-		return out, nil
-	case errors.Is(err, mempool.ErrTxInCache), errors.Is(err, mempool.ErrTxInMempool):
-		if r, ok, lerr := n.committedResult(h); lerr != nil {
-			return out, vmerr.Wrap(op, vmerr.Internal, lerr)
-		} else if ok {
-			return submitResult(out, r), nil
-		}
-		out.Log = "already in the mempool"
-	case errors.As(err, &full), errors.Is(err, mempool.ErrRecheckFull):
-		return out, vmerr.Wrap(op, vmerr.Unavailable, err)
-	case errors.As(err, &large):
-		return out, vmerr.Wrap(op, vmerr.TooLarge, err)
-	default:
-		return out, vmerr.Wrap(op, vmerr.Invalid, err)
+	out, pending, err := n.checkTx(b, h)
+	if err != nil || !pending {
+		return out, err
 	}
 	if !waitCommit {
 		return out, nil
@@ -94,6 +64,136 @@ func (n *Node) SubmitTx(ctx context.Context, b []byte, waitCommit bool) (apitype
 	case <-timer.C:
 		return out, vmerr.E(op, vmerr.Timeout, "tx %s accepted but not committed within %s", out.Hash, n.opts.CommitTimeout)
 	}
+}
+
+// checkTx runs b (hash h) through the mempool. pending reports a tx that
+// is accepted and not known to be committed yet; otherwise out is final
+// (rejected, or the recorded result of a tx committed earlier).
+func (n *Node) checkTx(b []byte, h tx.Hash) (out apitype.SubmitResult, pending bool, err error) {
+	const op = "chain.submit_tx"
+	out = apitype.SubmitResult{Hash: h.String()}
+	rr, err := n.cmt.Mempool().CheckTx(b, "")
+	if err == nil {
+		rr.Wait()
+		err = rr.Error()
+		if res := rr.Response.GetCheckTx(); err == nil && res != nil && res.Code != 0 {
+			out.Code, out.Log = res.Code, res.Log
+			return out, false, nil
+		}
+	}
+	var (
+		full    mempool.ErrMempoolIsFull
+		large   mempool.ErrTxTooLarge
+		invalid mempool.ErrInvalidTx
+	)
+	switch {
+	case err == nil:
+	case errors.As(err, &invalid):
+		out.Code, out.Log = invalid.Code, invalid.Log
+		return out, false, nil
+	case errors.Is(err, mempool.ErrTxInCache), errors.Is(err, mempool.ErrTxInMempool):
+		if r, ok, lerr := n.committedResult(h); lerr != nil {
+			return out, false, vmerr.Wrap(op, vmerr.Internal, lerr)
+		} else if ok {
+			return submitResult(out, r), false, nil
+		}
+		out.Log = "already in the mempool"
+	case errors.As(err, &full), errors.Is(err, mempool.ErrRecheckFull):
+		return out, false, vmerr.Wrap(op, vmerr.Unavailable, err)
+	case errors.As(err, &large):
+		return out, false, vmerr.Wrap(op, vmerr.TooLarge, err)
+	default:
+		return out, false, vmerr.Wrap(op, vmerr.Invalid, err)
+	}
+	return out, true, nil
+}
+
+// SubmitTxs is SubmitTx for many txs at once: they go through the mempool
+// in order, and with waitCommit every tx's wait is registered before the
+// first check, then all are awaited together. The answer has one result
+// per tx, in order; a failure of one tx (rejected, mempool full, too
+// large, not committed before ctx or Options.CommitTimeout ended) is its
+// result's nonzero Code (the vmerr.Kind) and Log, not an error. Errors:
+// Unavailable when the node is not running.
+func (n *Node) SubmitTxs(ctx context.Context, txs [][]byte, waitCommit bool) ([]apitype.SubmitResult, error) {
+	const op = "chain.submit_txs"
+	if err := n.ready(op); err != nil {
+		return nil, err
+	}
+	out := make([]apitype.SubmitResult, len(txs))
+	dones := make([]<-chan txResult, len(txs))
+	hashes := make([]tx.Hash, len(txs))
+	var cancels []func()
+	defer func() {
+		for _, c := range cancels {
+			c()
+		}
+	}()
+	for i, b := range txs {
+		hashes[i] = tx.HashOf(b)
+		if waitCommit {
+			ch, cancel := n.idx.wait(hashes[i])
+			cancels = append(cancels, cancel)
+			dones[i] = ch
+		}
+	}
+	for i, b := range txs {
+		var (
+			pending bool
+			err     error
+		)
+		switch {
+		case len(b) == 0:
+			err = vmerr.E(op, vmerr.Invalid, "empty transaction")
+		case len(b) > n.cfg.Mempool.MaxTxBytes:
+			err = vmerr.E(op, vmerr.TooLarge, "transaction is %d bytes, limit %d", len(b), n.cfg.Mempool.MaxTxBytes)
+		default:
+			out[i], pending, err = n.checkTx(b, hashes[i])
+		}
+		if err != nil {
+			out[i] = apitype.SubmitResult{Hash: hashes[i].String(), Code: uint32(vmerr.KindOf(err)), Log: err.Error()}
+		}
+		if !pending {
+			dones[i] = nil
+		}
+	}
+	if !waitCommit {
+		return out, nil
+	}
+	timer := time.NewTimer(n.opts.CommitTimeout)
+	defer timer.Stop()
+	for i, done := range dones {
+		if done == nil {
+			continue
+		}
+		select {
+		case r := <-done:
+			out[i] = submitResult(out[i], r)
+			continue
+		case <-n.idx.stopped:
+			out[i].Code, out[i].Log = uint32(vmerr.Unavailable), "node stopped before the tx was committed"
+		case <-ctx.Done():
+			out[i].Code, out[i].Log = uint32(vmerr.Timeout), "accepted but not committed yet: "+ctx.Err().Error()
+		case <-timer.C:
+			out[i].Code, out[i].Log = uint32(vmerr.Timeout), "accepted but not committed within "+n.opts.CommitTimeout.String()
+		}
+		// Whatever ended the wait ends it for the rest too; a tx whose
+		// result is already in hand still gets it.
+		for j := i + 1; j < len(dones); j++ {
+			if dones[j] == nil {
+				continue
+			}
+			select {
+			case r := <-dones[j]:
+				out[j] = submitResult(out[j], r)
+			default:
+				out[j].Code, out[j].Log = out[i].Code, out[i].Log
+			}
+			dones[j] = nil
+		}
+		break
+	}
+	return out, nil
 }
 
 func submitResult(out apitype.SubmitResult, r txResult) apitype.SubmitResult {

@@ -94,6 +94,7 @@ var commands = []func(*globals) *cobra.Command{
 	newContractCmd,
 	newKeysCmd, newGasCmd, newStatusCmd,
 	newDevnetCmd, newNodeCmd, newTestnetCmd,
+	newBenchCmd,
 }
 
 func defaultHome() string {

@@ -8,6 +8,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,6 +100,42 @@ func (c *Client) SubmitTx(ctx context.Context, raw []byte, wait bool) (apitype.S
 	var res apitype.SubmitResult
 	err := c.do(ctx, timeout, "client.submit_tx", http.MethodPost, path, raw, &res)
 	return res, err
+}
+
+// SubmitTxs submits many encoded txs in one POST /v1/txs:batch request
+// and returns one SubmitResult per tx, in order; the node checks them in
+// that order. A rejected tx is a result with a nonzero Code (the
+// vmerr.Kind), not an error. With wait the answer comes when every
+// accepted tx is committed (a tx not committed within the node's wait
+// timeout has code Timeout). Errors: Invalid for no txs, or the request's
+// failure as *vmerr.Error (TooLarge for a batch over the node's limits,
+// Decode for an answer with the wrong number of results).
+func (c *Client) SubmitTxs(ctx context.Context, txs [][]byte, wait bool) ([]apitype.SubmitResult, error) {
+	const op = "client.submit_txs"
+	if len(txs) == 0 {
+		return nil, vmerr.E(op, vmerr.Invalid, "no transactions")
+	}
+	path, timeout := "/v1/txs:batch", c.timeout
+	if wait {
+		path, timeout = "/v1/txs:batch?wait=commit", c.waitTimeout
+	}
+	n := 0
+	for _, t := range txs {
+		n += len(t) + binary.MaxVarintLen32
+	}
+	body := make([]byte, 0, n)
+	for _, t := range txs {
+		body = binary.AppendUvarint(body, uint64(len(t)))
+		body = append(body, t...)
+	}
+	var res apitype.BatchResult
+	if err := c.do(ctx, timeout, op, http.MethodPost, path, body, &res); err != nil {
+		return nil, err
+	}
+	if len(res.Results) != len(txs) {
+		return nil, vmerr.E(op, vmerr.Decode, "%d results for %d transactions", len(res.Results), len(txs))
+	}
+	return res.Results, nil
 }
 
 // Account returns addr's account at height (0 = latest) with its

@@ -41,6 +41,11 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// CommitTimeout bounds a submit's wait for its block.
 	CommitTimeout time.Duration
+	// Baseline runs the chain over internal/ledger/sigonly — an app that
+	// only decodes transactions and verifies their signatures, with no
+	// accounts — instead of the ledger. It exists for `vm bench
+	// transfers --baseline`; account queries fail on such a node.
+	Baseline bool
 }
 
 // Default is the configuration of `vm devnet`: the API on 127.0.0.1:8080,

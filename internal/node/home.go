@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/virtual-machine/vm/internal/chain"
+	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/ledger"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
@@ -17,6 +18,27 @@ import (
 // Errors as chain.InitHome.
 func InitDevnet(home string, p2pPort int) (created bool, err error) {
 	return InitHome(home, DevnetChainID, ledger.DevnetGenesis(), p2pPort)
+}
+
+// Balance is one extra opening balance for InitDevnetFunded.
+type Balance struct {
+	Address crypto.Address
+	Amount  uint64
+}
+
+// InitDevnetFunded is InitDevnet with extra opening balances added to the
+// devnet genesis (load generators fund their senders this way, so funding
+// is not part of what they measure). Errors as InitDevnet, plus Exists for
+// an address given twice.
+func InitDevnetFunded(home string, p2pPort int, extra []Balance) (created bool, err error) {
+	gen := ledger.DevnetGenesis()
+	for _, b := range extra {
+		gen.Accounts = append(gen.Accounts, ledger.GenesisAccount{Address: b.Address, Balance: b.Amount})
+	}
+	if _, _, err := ledger.ParseGenesis(gen.JSON()); err != nil {
+		return false, err
+	}
+	return InitHome(home, DevnetChainID, gen, p2pPort)
 }
 
 // InitHome makes home a one-validator chain chainID with genesis gen

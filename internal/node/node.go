@@ -22,6 +22,7 @@ import (
 	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/chain"
 	"github.com/virtual-machine/vm/internal/ledger"
+	"github.com/virtual-machine/vm/internal/ledger/sigonly"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
@@ -88,15 +89,19 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 	}()
 
-	n.app, err = ledger.New(ledger.Config{Dir: filepath.Join(n.cfg.Home, "data", "app"), ChainID: n.chainID,
-		Logger: n.log.With("module", "ledger"), CacheSize: n.cfg.LedgerCache})
-	if err != nil {
-		return err
-	}
 	reg := prometheus.NewRegistry()
 	n.metrics = newMetrics(reg, n.chainID)
-	n.chain, err = chain.New(n.cfg.Home, n.app, n.log, chain.Options{Metrics: n.cfg.CometMetrics,
-		CommitTimeout: n.cfg.CommitTimeout, OnCommit: n.metrics.onCommit})
+	copts := chain.Options{Metrics: n.cfg.CometMetrics, CommitTimeout: n.cfg.CommitTimeout, OnCommit: n.metrics.onCommit}
+	if n.cfg.Baseline {
+		n.chain, err = chain.New(n.cfg.Home, sigonly.New(n.chainID), n.log, copts)
+	} else {
+		n.app, err = ledger.New(ledger.Config{Dir: filepath.Join(n.cfg.Home, "data", "app"), ChainID: n.chainID,
+			Logger: n.log.With("module", "ledger"), CacheSize: n.cfg.LedgerCache})
+		if err != nil {
+			return err
+		}
+		n.chain, err = chain.New(n.cfg.Home, n.app, n.log, copts)
+	}
 	if err != nil {
 		return err
 	}
@@ -224,6 +229,9 @@ func (b backend) Status(ctx context.Context) (apitype.Status, error) {
 	st, err := b.Node.Status(ctx)
 	if err != nil {
 		return st, err
+	}
+	if b.app == nil { // Config.Baseline: no ledger, no parameters
+		return st, nil
 	}
 	p := b.app.Params()
 	st.FaucetEnabled = p.FaucetEnabled
