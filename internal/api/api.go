@@ -25,6 +25,7 @@ const (
 	DefaultWaitTimeout  = 30 * time.Second
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultMaxStreams   = 256
+	DefaultStreamWindow = 1 << 20
 )
 
 //go:embed openapi.yaml
@@ -51,9 +52,12 @@ type Backend interface {
 	Tx(ctx context.Context, hash tx.Hash) (apitype.Tx, error)
 	// Status describes the node and its chain.
 	Status(ctx context.Context) (apitype.Status, error)
-	// Subscribe streams new blocks and tx results; the channel is closed
-	// when ctx ends or when the backend drops a slow consumer.
-	Subscribe(ctx context.Context) (<-chan apitype.StreamEvent, error)
+	// Subscribe streams each new block with all its tx results, one
+	// value per block in height order (receivers share the values and
+	// must not modify them); the channel is closed when ctx ends, when
+	// the backend stops, or when it drops a consumer that fell too many
+	// blocks behind.
+	Subscribe(ctx context.Context) (<-chan apitype.BlockEvents, error)
 }
 
 // BatchBackend is a Backend that submits many transactions in one call
@@ -79,9 +83,18 @@ type Options struct {
 	AllowedOrigins []string
 	// WaitTimeout bounds POST /v1/txs?wait=commit; 0 = DefaultWaitTimeout.
 	WaitTimeout time.Duration
-	// WriteTimeout bounds one WebSocket message write; a client slower
-	// than this is disconnected. 0 = DefaultWriteTimeout.
+	// WriteTimeout bounds how long an event stream's client may leave
+	// sent events unread: a client that has not read up to a WebSocket
+	// ping within WriteTimeout of its sending, or on whose socket one
+	// write blocks that long, is disconnected (1008). A big block never
+	// trips it by itself. 0 = DefaultWriteTimeout.
 	WriteTimeout time.Duration
+	// StreamWindow bounds the bytes an event stream sends beyond what its
+	// client is known (by pings) to have read; the stream waits, up to
+	// WriteTimeout, before sending more. Keeping it below what the socket
+	// buffers hold leaves room for the close frame of a client that stops
+	// reading. 0 = DefaultStreamWindow.
+	StreamWindow int
 	// MaxStreams caps concurrent event streams; 0 = DefaultMaxStreams.
 	MaxStreams int
 }
@@ -115,6 +128,9 @@ func New(b Backend, opts Options) *Server {
 	}
 	if opts.MaxStreams <= 0 {
 		opts.MaxStreams = DefaultMaxStreams
+	}
+	if opts.StreamWindow <= 0 {
+		opts.StreamWindow = DefaultStreamWindow
 	}
 	log := opts.Logger
 	if log == nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -16,17 +18,29 @@ import (
 
 // Event types on the stream.
 const (
-	EventBlock = "block"
-	EventTx    = "tx"
+	EventBlock    = "block"
+	EventTx       = "tx"
+	EventBlockTxs = "block_txs" // one per block, with ?batch=block
 )
+
+// Close codes and reasons of an event stream, for its clients.
+const (
+	reasonShutdown = "server shutting down"
+	reasonEnded    = "subscription ended by the node (stopping, or this reader fell too many blocks behind)"
+	reasonSlow     = "client too slow"
+)
+
+// errTooSlow ends a stream whose client does not read in time.
+var errTooSlow = errors.New("event stream client too slow")
 
 // filter selects stream events; the zero filter passes everything.
 type filter struct {
 	types   map[string]bool // nil = all
 	address string          // "" = all; else tx events mentioning it
+	batch   bool            // ?batch=block: one block_txs event per block
 }
 
-// parseFilter reads ?types=block,tx&address=<addr>.
+// parseFilter reads ?types=block,tx&address=<addr>&batch=block.
 func parseFilter(r *http.Request) (filter, error) {
 	const op = "api.events"
 	var f filter
@@ -47,22 +61,31 @@ func parseFilter(r *http.Request) (filter, error) {
 		}
 		f.address = a.String()
 	}
+	switch v := q.Get("batch"); v {
+	case "":
+	case "block":
+		f.batch = true
+	default:
+		return f, vmerr.E(op, vmerr.Invalid, "batch: unknown value %q (want block)", v)
+	}
 	return f, nil
 }
 
-// match reports whether ev passes f. With an address, only tx events with
-// an attribute equal to that address pass.
-func (f filter) match(ev apitype.StreamEvent) bool {
-	if f.types != nil && !f.types[ev.Type] {
+// block reports whether block events pass f.
+func (f filter) block() bool {
+	return (f.types == nil || f.types[EventBlock]) && f.address == ""
+}
+
+// tx reports whether the event of tx result r passes f. With an address,
+// only tx results with an attribute equal to that address pass.
+func (f filter) tx(r *apitype.TxResult) bool {
+	if f.types != nil && !f.types[EventTx] {
 		return false
 	}
 	if f.address == "" {
 		return true
 	}
-	if ev.Tx == nil {
-		return false
-	}
-	for _, e := range ev.Tx.Events {
+	for _, e := range r.Events {
 		for _, v := range e.Attributes {
 			if strings.EqualFold(v, f.address) {
 				return true
@@ -73,10 +96,14 @@ func (f filter) match(ev apitype.StreamEvent) bool {
 }
 
 // events is GET /v1/events: a WebSocket that sends one apitype.StreamEvent
-// JSON text message per event until the client leaves, the backend ends
-// the subscription, or the server closes. Filters: ?types=block,tx and
-// ?address=<addr>. Programs (no Origin header) are always accepted;
-// browsers only from the API's own host or Options.AllowedOrigins.
+// JSON text message per event — for each committed block a "block" event,
+// then one "tx" event per transaction, in order — until the client
+// leaves, the backend ends the subscription (1013), the server closes
+// (1001) or the client is too slow (1008, see Options.WriteTimeout and
+// StreamWindow). Filters: ?types=block,tx and ?address=<addr>; ?batch=block
+// sends one "block_txs" event per block instead. Programs (no Origin
+// header) are always accepted; browsers only from the API's own host or
+// Options.AllowedOrigins.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	f, err := parseFilter(r)
 	if err != nil {
@@ -110,7 +137,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// net/http clears the server's read and write deadlines on hijack, so
-	// a stream outlives them; each write gets its own deadline (see send).
+	// a stream outlives them; writes are bounded by the stream (see send).
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.AllowedOrigins})
 	if err != nil {
 		return nil // Accept has written the answer
@@ -120,32 +147,45 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.streams.Inc()
 		defer s.metrics.streams.Dec()
 	}
-	// CloseRead answers pings and cancels gone when the client leaves. It
-	// must not get ctx: canceling its reader would drop the connection
-	// without the close frame. Its goroutine ends with the connection.
+	// CloseRead answers pings, delivers pongs and cancels gone when the
+	// client leaves. It must not get ctx: canceling its reader would drop
+	// the connection without the close frame. Its goroutine ends with the
+	// connection.
 	gone := c.CloseRead(context.Background())
+	st := &stream{ctx: ctx, c: c, gone: gone, f: f, window: int64(s.opts.StreamWindow), bound: s.opts.WriteTimeout,
+		pongs: make(chan pong, 1)}
+	defer st.wait()
 	for {
 		select {
 		case <-gone.Done():
 			return nil
 		case <-ctx.Done():
-			c.Close(websocket.StatusGoingAway, "server shutting down")
+			c.Close(websocket.StatusGoingAway, reasonShutdown)
 			return nil
-		case ev, ok := <-sub:
-			if !ok {
-				if ctx.Err() != nil {
-					c.Close(websocket.StatusGoingAway, "server shutting down")
-				} else {
-					c.Close(websocket.StatusTryAgainLater, "subscription ended by the node")
+		case p := <-st.pongs:
+			if err := st.acked(p); err != nil {
+				if errors.Is(err, errTooSlow) {
+					s.drop(c, "slow")
 				}
 				return nil
 			}
-			if !f.match(ev) {
-				continue
+		case blk, ok := <-sub:
+			if !ok {
+				if ctx.Err() != nil {
+					c.Close(websocket.StatusGoingAway, reasonShutdown)
+				} else {
+					s.drop(c, "ended")
+				}
+				return nil
 			}
-			if err := s.send(gone, c, ev); err != nil {
-				if errors.Is(err, context.DeadlineExceeded) {
-					c.Close(websocket.StatusPolicyViolation, "client too slow")
+			if err := st.block(blk); err != nil {
+				switch {
+				case errors.Is(err, errTooSlow), errors.Is(err, context.DeadlineExceeded):
+					// A write that timed out has already cut the
+					// connection: the drop is counted, no close frame passes.
+					s.drop(c, "slow")
+				case ctx.Err() != nil:
+					c.Close(websocket.StatusGoingAway, reasonShutdown)
 				}
 				return nil
 			}
@@ -153,13 +193,152 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-// send writes one event, bounded by WriteTimeout.
-func (s *Server) send(ctx context.Context, c *websocket.Conn, ev apitype.StreamEvent) error {
+// drop counts a stream the server ends and closes it: reason "slow" with
+// 1008, "ended" with 1013. The count comes first, so it is visible while
+// the close handshake (up to 5 s with a client that does not read) runs.
+func (s *Server) drop(c *websocket.Conn, reason string) {
+	if s.metrics != nil {
+		s.metrics.drops.WithLabelValues(reason).Inc()
+	}
+	if reason == "slow" {
+		c.Close(websocket.StatusPolicyViolation, reasonSlow)
+	} else {
+		c.Close(websocket.StatusTryAgainLater, reasonEnded)
+	}
+}
+
+// stream writes one client's events with flow control: it pings the
+// client every window/4 bytes and never has more than window bytes sent
+// beyond the last ping the client answered. A client that has not
+// answered a ping within bound is too slow. Only the handler's goroutine
+// uses a stream, except the one ping in flight, which reports on pongs.
+type stream struct {
+	ctx    context.Context // ends with the stream
+	c      *websocket.Conn
+	gone   context.Context // ends when the client leaves
+	f      filter
+	window int64
+	bound  time.Duration
+
+	sent    int64 // bytes written
+	ok      int64 // bytes the client has read (sent when its last answered ping went out)
+	pinging bool  // a ping is in flight
+	pongs   chan pong
+	pingWG  sync.WaitGroup
+}
+
+// pong is the outcome of one ping: err is nil when the client answered.
+type pong struct {
+	mark int64 // s.sent when the ping was sent
+	err  error
+}
+
+// block writes blk's events (or its block_txs event) that pass the filter.
+// Errors: errTooSlow, or the write's (client gone, stream ending).
+func (s *stream) block(blk apitype.BlockEvents) error {
+	if s.f.batch {
+		ev := apitype.StreamEvent{Type: EventBlockTxs}
+		if s.f.block() {
+			ev.Block = &blk.Block
+		}
+		for i := range blk.Txs {
+			if s.f.tx(&blk.Txs[i]) {
+				ev.Txs = append(ev.Txs, blk.Txs[i])
+			}
+		}
+		if ev.Block == nil && len(ev.Txs) == 0 {
+			return nil
+		}
+		return s.send(ev)
+	}
+	if s.f.block() {
+		if err := s.send(apitype.StreamEvent{Type: EventBlock, Block: &blk.Block}); err != nil {
+			return err
+		}
+	}
+	for i := range blk.Txs {
+		if !s.f.tx(&blk.Txs[i]) {
+			continue
+		}
+		if err := s.send(apitype.StreamEvent{Type: EventTx, Tx: &blk.Txs[i]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// send writes one event once the window allows it. The write itself is
+// bounded by s.bound too: a socket that takes longer than that to accept
+// it ends the connection (without a close frame, which could not pass).
+func (s *stream) send(ev apitype.StreamEvent) error {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.WriteTimeout)
+	for s.sent-s.ok >= s.window {
+		if !s.pinging {
+			s.ping()
+		}
+		select {
+		case p := <-s.pongs:
+			if err := s.acked(p); err != nil {
+				return err
+			}
+		case <-s.gone.Done():
+			return s.gone.Err()
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		}
+	}
+	wctx, cancel := context.WithTimeout(s.gone, s.bound)
 	defer cancel()
-	return c.Write(ctx, websocket.MessageText, b)
+	if err := s.c.Write(wctx, websocket.MessageText, b); err != nil {
+		return err
+	}
+	s.sent += int64(len(b))
+	if !s.pinging && s.sent-s.ok >= s.window/4 {
+		s.ping()
+	}
+	return nil
+}
+
+// ping sends a ping in its own goroutine; its outcome arrives on s.pongs.
+// It fails when the client has not answered within s.bound.
+func (s *stream) ping() {
+	s.pinging = true
+	mark := s.sent
+	s.pingWG.Add(1)
+	go func() {
+		defer s.pingWG.Done()
+		pctx, cancel := context.WithTimeout(s.ctx, s.bound)
+		defer cancel()
+		err := s.c.Ping(pctx)
+		if err != nil && s.ctx.Err() == nil && s.gone.Err() == nil {
+			err = errTooSlow
+		}
+		s.pongs <- pong{mark: mark, err: err} // cap 1, one ping in flight
+	}()
+}
+
+// acked records p's outcome; errTooSlow when the client did not answer.
+func (s *stream) acked(p pong) error {
+	s.pinging = false
+	if p.err != nil {
+		if errors.Is(p.err, errTooSlow) {
+			return errTooSlow
+		}
+		return p.err
+	}
+	s.ok = max(s.ok, p.mark)
+	if s.sent-s.ok >= s.window/4 {
+		s.ping()
+	}
+	return nil
+}
+
+// wait waits for the ping in flight, if any; the caller has ended the
+// stream (its context or connection), which ends the ping.
+func (s *stream) wait() {
+	s.c.CloseNow()
+	s.pingWG.Wait()
 }

@@ -14,6 +14,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	streams  prometheus.Gauge
+	drops    *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -34,8 +35,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Namespace: "vm", Subsystem: "api", Name: "event_streams",
 			Help: "Open WebSocket event streams.",
 		}),
+		drops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "vm", Subsystem: "api", Name: "event_stream_drops_total",
+			Help: "Event streams the server ended, by reason: slow (1008, the client did not read in time) or ended (1013, the node ended the subscription).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.streams)
+	reg.MustRegister(m.requests, m.duration, m.streams, m.drops)
 	return m
 }
 

@@ -93,11 +93,25 @@ type Status struct {
 	MempoolSize     int    `json:"mempool_size"`
 }
 
-// StreamEvent is one message on the GET /v1/events WebSocket.
+// StreamEvent is one message on the GET /v1/events WebSocket: a "block"
+// event (Block set) followed by one "tx" event (Tx set) per transaction
+// of that block, in block order. With ?batch=block the stream sends one
+// "block_txs" event per block instead: Block (unless filtered out by
+// ?types) and Txs, the block's tx results that pass the filters.
 type StreamEvent struct {
-	Type  string    `json:"type"` // "block" or "tx"
-	Block *Block    `json:"block,omitempty"`
-	Tx    *TxResult `json:"tx,omitempty"`
+	Type  string     `json:"type"` // "block", "tx" or "block_txs"
+	Block *Block     `json:"block,omitempty"`
+	Tx    *TxResult  `json:"tx,omitempty"`
+	Txs   []TxResult `json:"txs,omitempty"` // "block_txs" only
+}
+
+// BlockEvents is one committed block with the results of all its
+// transactions, Txs[i] being the result of Block.TxHashes[i]: what a node
+// delivers to a subscriber, one per block, and what the event stream
+// expands into StreamEvents. Receivers share it and must not modify it.
+type BlockEvents struct {
+	Block Block      `json:"block"`
+	Txs   []TxResult `json:"txs"`
 }
 
 // TxResult is a committed transaction's outcome on the event stream.

@@ -209,6 +209,9 @@ type Result struct {
 	// Checked is set when every account's balance and nonce were checked
 	// against the plan after the run.
 	Checked bool `json:"checked"`
+	// Events is what a /v1/events reader saw during the run, when one
+	// followed it (Follow).
+	Events *EventsResult `json:"events,omitempty"`
 }
 
 // Run submits p's transfers through c — Concurrency submitters, each
@@ -450,6 +453,9 @@ func (r Result) String() string {
 	}
 	if r.PeakRSSBytes > 0 {
 		fmt.Fprintf(&b, "  peak RSS: %.0f MiB (%s)\n", float64(r.PeakRSSBytes)/(1<<20), r.RSSSource)
+	}
+	if r.Events != nil {
+		b.WriteString(r.Events.String())
 	}
 	if r.FirstFailure != "" {
 		fmt.Fprintf(&b, "  first failure: %s\n", r.FirstFailure)

@@ -375,12 +375,14 @@ func (n *Node) Status(_ context.Context) (apitype.Status, error) {
 	return out, nil
 }
 
-// Subscribe streams a "block" event and one "tx" event per transaction for
-// every block committed from now on, in height order. The channel closes
-// when ctx ends, when the node stops, or when the reader falls
-// Options.SubscriberBuf events behind (slow readers are dropped so they
-// never hold up the chain). Errors: Unavailable.
-func (n *Node) Subscribe(ctx context.Context) (<-chan apitype.StreamEvent, error) {
+// Subscribe streams every block committed and indexed from now on, in
+// height order, as one BlockEvents each: the block and the results of all
+// its txs, in block order. Subscribers share the values and must not
+// modify them. The channel closes when ctx ends, when the node stops, or
+// when the reader falls Options.SubscriberBuf blocks behind (slow readers
+// are dropped so they never hold up the chain; the buffer counts blocks,
+// so a big block never drops anyone by itself). Errors: Unavailable.
+func (n *Node) Subscribe(ctx context.Context) (<-chan apitype.BlockEvents, error) {
 	const op = "chain.subscribe"
 	if err := n.ready(op); err != nil {
 		return nil, err

@@ -29,7 +29,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultCommitTimeout = 30 * time.Second
-	DefaultSubscriberBuf = 1024
+	DefaultSubscriberBuf = 64
 )
 
 // Options tune a Node. The zero value is usable.
@@ -41,9 +41,9 @@ type Options struct {
 	// CommitTimeout bounds how long SubmitTx waits for a block;
 	// DefaultCommitTimeout when 0.
 	CommitTimeout time.Duration
-	// SubscriberBuf is the event buffer of one Subscribe call; a
-	// subscriber that falls this far behind is dropped.
-	// DefaultSubscriberBuf when 0.
+	// SubscriberBuf is the buffer of one Subscribe call in blocks (each
+	// with all its tx results, however many); a subscriber that falls
+	// this many blocks behind is dropped. DefaultSubscriberBuf when 0.
 	SubscriberBuf int
 	// OnCommit, when set, is called once per committed block, in height
 	// order, after the block's txs are indexed: raw txs and their result

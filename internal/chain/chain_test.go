@@ -177,17 +177,18 @@ func TestSingleValidatorCommits(t *testing.T) {
 			if !ok {
 				t.Fatal("stream closed early")
 			}
-			switch ev.Type {
-			case "block":
-				if ev.Block.Height <= last {
-					t.Fatalf("block %d after %d", ev.Block.Height, last)
+			if ev.Block.Height <= last {
+				t.Fatalf("block %d after %d", ev.Block.Height, last)
+			}
+			last = ev.Block.Height
+			if len(ev.Txs) != ev.Block.NumTxs {
+				t.Fatalf("block %d: %d tx results for %d txs", last, len(ev.Txs), ev.Block.NumTxs)
+			}
+			for i, r := range ev.Txs {
+				if r.Height != last || int(r.Index) != i || r.Hash != ev.Block.TxHashes[i] {
+					t.Fatalf("tx result %d of block %d: %+v", i, last, r)
 				}
-				last = ev.Block.Height
-			case "tx":
-				if ev.Tx.Height != last {
-					t.Fatalf("tx at %d inside block %d", ev.Tx.Height, last)
-				}
-				seenTx[ev.Tx.Hash] = true
+				seenTx[r.Hash] = true
 			}
 		case <-deadline:
 			t.Fatalf("stream saw %d txs", len(seenTx))
@@ -281,7 +282,7 @@ func TestSlowSubscriberDropped(t *testing.T) {
 		got++
 	}
 	if got != 1 {
-		t.Fatalf("slow subscriber got %d events before being dropped, want 1", got)
+		t.Fatalf("slow subscriber got %d blocks before being dropped, want 1", got)
 	}
 	// A subscription ends with its context.
 	sctx, cancel := context.WithCancel(ctx)
@@ -559,4 +560,44 @@ func TestBadValidatorFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSubscriberBufferCountsBlocks checks that a subscriber's buffer is
+// in blocks: blocks of many txs fill it no faster than empty ones, so a
+// reader that looks only at the end still gets every tx result.
+func TestSubscriberBufferCountsBlocks(t *testing.T) {
+	n, _ := startNode(t, t.TempDir(), chain.Options{SubscriberBuf: 4})
+	ctx := ctxT(t)
+	events, err := n.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs := make([][]byte, 300)
+	for i := range txs {
+		txs[i] = []byte(fmt.Sprintf("big%d=%d", i, i))
+	}
+	res, err := n.SubmitTxs(ctx, txs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := int64(0)
+	for _, r := range res {
+		if r.Code != 0 {
+			t.Fatalf("tx %s: %+v", r.Hash, r)
+		}
+		last = max(last, r.Height)
+	}
+	seen := 0
+	for seen < len(txs) {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatalf("dropped after %d of %d txs", seen, len(txs))
+			}
+			seen += len(ev.Txs)
+		case <-ctx.Done():
+			t.Fatalf("saw %d of %d txs", seen, len(txs))
+		}
+	}
+	t.Logf("%d txs in blocks up to %d", seen, last)
 }

@@ -60,7 +60,7 @@ type index struct {
 }
 
 type subscriber struct {
-	ch chan apitype.StreamEvent
+	ch chan apitype.BlockEvents
 }
 
 func newIndex(db *guardedDB, blocks *store.BlockStore, states sm.Store, chainID string, bufSize int, onCommit func(Commit), log *slog.Logger) (*index, error) {
@@ -178,11 +178,13 @@ func (x *index) indexHeight(h int64) error {
 		}
 		x.onCommit(c)
 	}
-	block := blockOf(blk, meta, hashes)
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.done = h
-	x.publish(apitype.StreamEvent{Type: "block", Block: &block})
+	var ev apitype.BlockEvents
+	if len(x.subs) > 0 {
+		ev = apitype.BlockEvents{Block: blockOf(blk, meta, hashes), Txs: make([]apitype.TxResult, len(hashes))}
+	}
 	for i, hash := range hashes {
 		var res *abcitypes.ExecTxResult
 		if i < len(resp.TxResults) {
@@ -196,16 +198,20 @@ func (x *index) indexHeight(h int64) error {
 			}
 		}
 		delete(x.waiters, hash)
-		tr := txResultOf(hash, r)
-		x.publish(apitype.StreamEvent{Type: "tx", Tx: &tr})
+		if ev.Txs != nil {
+			ev.Txs[i] = txResultOf(hash, r)
+		}
+	}
+	if len(x.subs) > 0 {
+		x.publish(ev)
 	}
 	return nil
 }
 
-// publish sends ev to every subscriber; one whose buffer is full is
-// dropped (its channel closed) so it never slows the chain. Callers hold
-// x.mu.
-func (x *index) publish(ev apitype.StreamEvent) {
+// publish sends one block's events to every subscriber; one whose buffer
+// (bufSize blocks) is full is dropped (its channel closed) so it never
+// slows the chain. Subscribers share ev. Callers hold x.mu.
+func (x *index) publish(ev apitype.BlockEvents) {
 	for s := range x.subs {
 		select {
 		case s.ch <- ev:
@@ -250,9 +256,9 @@ func (x *index) wait(h tx.Hash) (<-chan txResult, func()) {
 }
 
 // subscribe adds a stream that ends when ctx ends, when the index closes,
-// or when the subscriber falls behind.
-func (x *index) subscribe(ctx context.Context) (<-chan apitype.StreamEvent, bool) {
-	s := &subscriber{ch: make(chan apitype.StreamEvent, x.bufSize)}
+// or when the subscriber falls bufSize blocks behind.
+func (x *index) subscribe(ctx context.Context) (<-chan apitype.BlockEvents, bool) {
+	s := &subscriber{ch: make(chan apitype.BlockEvents, x.bufSize)}
 	x.mu.Lock()
 	if x.closed {
 		x.mu.Unlock()

@@ -58,6 +58,7 @@ func newBenchTransfersCmd(g *globals) *cobra.Command {
 		baseline  bool
 		timeout   time.Duration
 		profile   string
+		events    eventsMode
 	)
 	cmd := &cobra.Command{
 		Use:   "transfers",
@@ -72,7 +73,11 @@ func newBenchTransfersCmd(g *globals) *cobra.Command {
 			"--baseline first runs the same load against the same chain with an app that only\n" +
 			"verifies signatures, and prints the ratio. With --node it measures a running devnet,\n" +
 			"funding the accounts from the faucet first (not measured); its RSS is not reported.\n" +
-			"After a ledger run every account's balance and nonce are checked.",
+			"After a ledger run every account's balance and nonce are checked.\n\n" +
+			"--events also follows GET /v1/events during the ledger run and reports the tx events\n" +
+			"received against the transfers committed, whether the server dropped the reader, and\n" +
+			"the stream's lag (block time → arrival of the block's last tx event); --events-batch\n" +
+			"does the same reading one message per block (?batch=block).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -99,7 +104,7 @@ func newBenchTransfersCmd(g *globals) *cobra.Command {
 			}
 			rep := benchReport{Mode: mode}
 			if baseline {
-				r, err := g.benchOnce(ctx, mode, cfg, true, "")
+				r, err := g.benchOnce(ctx, mode, cfg, true, "", eventsMode{})
 				if err != nil {
 					return fmt.Errorf("baseline: %w", err)
 				}
@@ -108,7 +113,7 @@ func newBenchTransfersCmd(g *globals) *cobra.Command {
 			if profile != "" && mode == benchRemote {
 				return fmt.Errorf("--cpuprofile needs a node this command starts itself (leave out --node)")
 			}
-			r, err := g.benchOnce(ctx, mode, cfg, false, profile)
+			r, err := g.benchOnce(ctx, mode, cfg, false, profile, events)
 			if err != nil {
 				return err
 			}
@@ -129,6 +134,9 @@ func newBenchTransfersCmd(g *globals) *cobra.Command {
 			if err == nil && r.Failed > 0 {
 				return fmt.Errorf("%d of %d transfers did not commit", r.Failed, r.N)
 			}
+			if e := r.Events; err == nil && e != nil && (e.Dropped || e.Received < e.Expected) {
+				return fmt.Errorf("event stream: %d of %d tx events received (dropped: %v)", e.Received, e.Expected, e.Dropped)
+			}
 			return err
 		},
 	}
@@ -140,6 +148,8 @@ func newBenchTransfersCmd(g *globals) *cobra.Command {
 	f.BoolVar(&inProcess, "in-process", false, "run the node in this process instead of a child process")
 	f.BoolVar(&baseline, "baseline", false, "also run the signature-only baseline app first and print the ratio")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long (0 = no limit)")
+	f.BoolVar(&events.on, "events", false, "also follow GET /v1/events during the ledger run and report events received and lag")
+	f.BoolVar(&events.batch, "events-batch", false, "like --events, reading one message per block (?batch=block)")
 	f.StringVar(&profile, "cpuprofile", "", "write the CPU profile of the ledger run's node to this file\n"+
 		"(with --in-process: of this whole process, load generator included)")
 	return cmd
@@ -147,7 +157,7 @@ func newBenchTransfersCmd(g *globals) *cobra.Command {
 
 // benchOnce runs one load against a node of the given mode and reports.
 // profile, when set, receives the CPU profile of the node.
-func (g *globals) benchOnce(ctx context.Context, mode string, cfg bench.Config, baseline bool, profile string) (bench.Result, error) {
+func (g *globals) benchOnce(ctx context.Context, mode string, cfg bench.Config, baseline bool, profile string, events eventsMode) (bench.Result, error) {
 	label := "ledger"
 	if baseline {
 		label = "baseline (signature-only app)"
@@ -228,8 +238,23 @@ func (g *globals) benchOnce(ctx context.Context, mode string, cfg bench.Config, 
 	if pid != 0 {
 		_ = bench.ResetPeakRSS(pid) // best effort: the peak then covers this run only
 	}
+	var follower *bench.Follower
+	if events.on || events.batch {
+		if follower, err = bench.Follow(ctx, c, plan, events.batch); err != nil {
+			return bench.Result{}, err
+		}
+	}
 	fmt.Fprintf(g.stderr, "bench: %s: submitting…\n", label)
 	res, err := bench.Run(ctx, c, plan)
+	runEnd := time.Now()
+	if follower != nil {
+		grace := eventsGrace
+		if err != nil {
+			grace = 0 // the run failed: report what arrived, do not wait
+		}
+		e := follower.Wait(res, runEnd, grace)
+		res.Events = &e
+	}
 	if err != nil {
 		return res, err
 	}
@@ -251,6 +276,13 @@ func (g *globals) benchOnce(ctx context.Context, mode string, cfg bench.Config, 
 	}
 	return res, nil
 }
+
+// eventsMode is the --events and --events-batch flags.
+type eventsMode struct{ on, batch bool }
+
+// eventsGrace is how long a run with --events waits, after the last
+// commit answer, for the event stream to deliver the rest.
+const eventsGrace = 30 * time.Second
 
 // startBenchNode starts a devnet node from home in this process.
 func startBenchNode(ctx context.Context, home string, baseline bool, profile string) (url string, stop func() error, err error) {

@@ -35,6 +35,7 @@ const (
 	DefaultWaitTimeout = 60 * time.Second
 	maxAnswer          = 16 << 20 // bytes of one JSON answer
 	maxEvent           = 4 << 20  // bytes of one stream message
+	maxBlockEvent      = 64 << 20 // bytes of one block_txs stream message
 )
 
 // getRetries is how many times a GET answered 503 is retried, after
@@ -202,31 +203,15 @@ func ForAddress(addr crypto.Address) EventOption {
 
 // Events opens the event stream. The channel delivers events until ctx
 // ends, the server closes the stream (shutdown, or this reader being too
-// slow) or the connection fails; then it is closed. The stream's goroutine
-// ends with it. Errors opening the stream are *vmerr.Error.
+// slow: not receiving from the channel for longer than the server's write
+// timeout, 10 s by default, or falling many blocks behind) or the
+// connection fails; then it is closed. The stream's goroutine ends with
+// it. Errors opening the stream are *vmerr.Error.
 func (c *Client) Events(ctx context.Context, opts ...EventOption) (<-chan apitype.StreamEvent, error) {
-	const op = "client.events"
-	if c.baseErr != nil {
-		return nil, c.baseErr
-	}
-	q := url.Values{}
-	for _, o := range opts {
-		o(q)
-	}
-	u := "ws" + strings.TrimPrefix(c.base, "http") + "/v1/events"
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	dctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	conn, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPClient: c.hc})
+	conn, err := c.dialEvents(ctx, "client.events", maxEvent, opts)
 	if err != nil {
-		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			return nil, decodeError(op, resp.StatusCode, readAnswer(resp))
-		}
-		return nil, transportError(op, err)
+		return nil, err
 	}
-	conn.SetReadLimit(maxEvent)
 	ch := make(chan apitype.StreamEvent, 16)
 	go func() {
 		defer close(ch)
@@ -249,6 +234,72 @@ func (c *Client) Events(ctx context.Context, opts ...EventOption) (<-chan apityp
 		}
 	}()
 	return ch, nil
+}
+
+// Blocks opens the event stream in block batches (?batch=block): one
+// value per committed block, in height order, with the block and its tx
+// results that pass opts (with OnlyTypes("tx") or ForAddress the Block
+// is left zero, and blocks with no matching tx are skipped). It ends as
+// Events does. Errors opening the stream are *vmerr.Error.
+func (c *Client) Blocks(ctx context.Context, opts ...EventOption) (<-chan apitype.BlockEvents, error) {
+	opts = append(opts, func(q url.Values) { q.Set("batch", "block") })
+	conn, err := c.dialEvents(ctx, "client.blocks", maxBlockEvent, opts)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan apitype.BlockEvents, 4)
+	go func() {
+		defer close(ch)
+		defer conn.CloseNow()
+		for {
+			_, b, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			var ev apitype.StreamEvent
+			if json.Unmarshal(b, &ev) != nil || ev.Type != "block_txs" {
+				conn.Close(websocket.StatusUnsupportedData, "not a block_txs StreamEvent")
+				return
+			}
+			out := apitype.BlockEvents{Txs: ev.Txs}
+			if ev.Block != nil {
+				out.Block = *ev.Block
+			}
+			select {
+			case ch <- out:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch, nil
+}
+
+// dialEvents opens GET /v1/events with opts, reading messages of up to
+// limit bytes.
+func (c *Client) dialEvents(ctx context.Context, op string, limit int64, opts []EventOption) (*websocket.Conn, error) {
+	if c.baseErr != nil {
+		return nil, c.baseErr
+	}
+	q := url.Values{}
+	for _, o := range opts {
+		o(q)
+	}
+	u := "ws" + strings.TrimPrefix(c.base, "http") + "/v1/events"
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	dctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	conn, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPClient: c.hc})
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, decodeError(op, resp.StatusCode, readAnswer(resp))
+		}
+		return nil, transportError(op, err)
+	}
+	conn.SetReadLimit(limit)
+	return conn, nil
 }
 
 // Send builds a tx of msgs with fee, signs it with key and submits it (and

@@ -36,7 +36,7 @@ type Config struct {
 	Faucet       bool   // enable the faucet message
 	FaucetSupply uint64 // GAS in the faucet pool at genesis; default 1e15
 	FaucetMax    uint64 // largest faucet amount per message; default 1e9
-	SubBuffer    int    // events buffered per subscriber before it is dropped; default 64
+	SubBuffer    int    // blocks buffered per subscriber before it is dropped; default 64
 }
 
 // genesisTime is block 1's time; block h is h-1 seconds later.
@@ -55,7 +55,7 @@ type Backend struct {
 	closed bool
 }
 
-type sub struct{ ch chan apitype.StreamEvent }
+type sub struct{ ch chan apitype.BlockEvents }
 
 // FaucetPool is the module account the faucet pays from.
 func FaucetPool() crypto.Address { return state.ModuleAddress("faucet") }
@@ -254,10 +254,11 @@ func (b *Backend) Status(ctx context.Context) (apitype.Status, error) {
 	return st, nil
 }
 
-// Subscribe streams each new block, then its tx results. The channel is
+// Subscribe streams each new block with its tx results, one BlockEvents
+// per block (shared by subscribers, not to be modified). The channel is
 // closed when ctx ends, when Close is called, or when the subscriber falls
-// SubBuffer events behind (it is dropped rather than slowing the chain).
-func (b *Backend) Subscribe(ctx context.Context) (<-chan apitype.StreamEvent, error) {
+// SubBuffer blocks behind (it is dropped rather than slowing the chain).
+func (b *Backend) Subscribe(ctx context.Context) (<-chan apitype.BlockEvents, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.check(ctx); err != nil {
@@ -266,7 +267,7 @@ func (b *Backend) Subscribe(ctx context.Context) (<-chan apitype.StreamEvent, er
 	if b.closed {
 		return nil, vmerr.E("apitest.subscribe", vmerr.Unavailable, "backend closed")
 	}
-	s := &sub{ch: make(chan apitype.StreamEvent, b.cfg.SubBuffer)}
+	s := &sub{ch: make(chan apitype.BlockEvents, b.cfg.SubBuffer)}
 	b.subs[s] = struct{}{}
 	context.AfterFunc(ctx, func() {
 		b.mu.Lock()
@@ -300,7 +301,7 @@ func (b *Backend) drop(s *sub) {
 	}
 }
 
-func (b *Backend) publish(ev apitype.StreamEvent) {
+func (b *Backend) publish(ev apitype.BlockEvents) {
 	for s := range b.subs {
 		select {
 		case s.ch <- ev:
@@ -436,13 +437,13 @@ func (b *Backend) commit(raw [][]byte, results []apitype.TxResult) (apitype.Bloc
 	}
 	blk.Hash = fmt.Sprintf("%X", hh.Sum(nil))
 	b.blocks = append(b.blocks, blk)
-	b.publish(apitype.StreamEvent{Type: "block", Block: &blk})
-	for i := range results {
-		r := results[i]
+	ev := apitype.BlockEvents{Block: blk, Txs: make([]apitype.TxResult, len(results))}
+	for i, r := range results {
 		r.Height = h
 		r.Index = uint32(i)
-		b.publish(apitype.StreamEvent{Type: "tx", Tx: &r})
+		ev.Txs[i] = r
 	}
+	b.publish(ev)
 	return blk, nil
 }
 

@@ -106,8 +106,14 @@ func Conformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 				if !ok {
 					t.Fatal("stream closed early")
 				}
-				sawBlock = sawBlock || ev.Type == "block" && ev.Block != nil && ev.Block.Height == committed.Height
-				sawTx = sawTx || ev.Type == "tx" && ev.Tx != nil && ev.Tx.Hash == committed.Hash && ev.Tx.Height == committed.Height
+				if ev.Block.Height != committed.Height {
+					continue
+				}
+				sawBlock = ev.Block.NumTxs == len(ev.Txs) && len(ev.Block.TxHashes) == len(ev.Txs)
+				for i, r := range ev.Txs {
+					sawTx = sawTx || r.Hash == committed.Hash && r.Height == committed.Height && int(r.Index) == i &&
+						ev.Block.TxHashes[i] == r.Hash
+				}
 			case <-ctx.Done():
 				t.Fatalf("events: block %v, tx %v seen before the deadline", sawBlock, sawTx)
 			}

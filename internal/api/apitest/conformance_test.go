@@ -99,6 +99,6 @@ func (o overHTTP) Tx(ctx context.Context, hash tx.Hash) (apitype.Tx, error) { re
 
 func (o overHTTP) Status(ctx context.Context) (apitype.Status, error) { return o.c.Status(ctx) }
 
-func (o overHTTP) Subscribe(ctx context.Context) (<-chan apitype.StreamEvent, error) {
-	return o.c.Events(ctx)
+func (o overHTTP) Subscribe(ctx context.Context) (<-chan apitype.BlockEvents, error) {
+	return o.c.Blocks(ctx)
 }
