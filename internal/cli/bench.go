@@ -270,7 +270,7 @@ func (g *globals) benchOnce(ctx context.Context, mode string, cfg bench.Config, 
 			return res, err
 		}
 		if err := plan.Check(before, after); err != nil {
-			return res, err
+			return res, fmt.Errorf("%w (%d of %d transfers failed; first failure: %s)", err, res.Failed, res.N, res.FirstFailure)
 		}
 		res.Checked = true
 	}
