@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -96,7 +95,7 @@ func (r *Runtime) run(ctx context.Context, m *Module, req *Request, t *txn, pare
 		f.state = emptyState{}
 	}
 
-	var inst api.Module
+	var inst *instance
 	var initGas uint64
 	pooled := m.Snapshots() && !r.cfg.NoSnapshot
 	var snap *snapshot
@@ -161,8 +160,33 @@ func (r *Runtime) run(ctx context.Context, m *Module, req *Request, t *txn, pare
 // instantiate makes a fresh instance without running any export. Metered
 // modules have no start section left; an unmetered one runs its start
 // function here, unbounded.
-func (r *Runtime) instantiate(ctx context.Context, m *Module) (api.Module, error) {
-	return r.rt.InstantiateModule(ctx, m.compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+func (r *Runtime) instantiate(ctx context.Context, m *Module) (*instance, error) {
+	mod, err := r.rt.InstantiateModule(ctx, m.compiled, r.modCfg)
+	if err != nil {
+		return nil, err
+	}
+	return &instance{Module: mod, fns: make(map[string]api.Function)}, nil
+}
+
+// instance is a live wazero instance that caches its exported functions:
+// wazero builds a new call engine (with its own stack) on every
+// ExportedFunction, which was a fifth of a small pooled call. An instance
+// serves one call at a time (api.Function is not safe for concurrent use).
+type instance struct {
+	api.Module
+	fns map[string]api.Function
+}
+
+// function returns the exported function name, or nil.
+func (i *instance) function(name string) api.Function {
+	if f, ok := i.fns[name]; ok {
+		return f
+	}
+	f := i.ExportedFunction(name)
+	if f != nil {
+		i.fns[name] = f
+	}
+	return f
 }
 
 // instantiateFailure classifies an instantiation error, always a property
@@ -183,7 +207,7 @@ func (r *Runtime) instantiateFailure(err error) (*callOut, error) {
 // initialise runs the module's initialisers in inst under the canonical
 // init request (no input, no caller, height 0, time 0, zero seed, empty
 // read-only state) with budget gas. Logs of initialisation are discarded.
-func (r *Runtime) initialise(ctx context.Context, m *Module, inst api.Module, budget uint64) (Status, uint64, string, error) {
+func (r *Runtime) initialise(ctx context.Context, m *Module, inst *instance, budget uint64) (Status, uint64, string, error) {
 	t := newTxn(r)
 	f := &frame{rt: r, t: t, req: &Request{}, state: emptyState{}, layer: newLayer(nil), initPhase: true}
 	f.bind(inst, budget)
@@ -206,7 +230,7 @@ type frame struct {
 	initPhase bool
 
 	ctx    context.Context // the context of the running export call
-	inst   api.Module
+	inst   *instance
 	mem    api.Memory
 	gas    api.MutableGlobal // nil for an unmetered module
 	status api.MutableGlobal
@@ -231,7 +255,7 @@ type frameKey struct{}
 type trapSignal struct{}
 
 // bind attaches the frame to a live instance and sets the gas counter.
-func (f *frame) bind(inst api.Module, gas uint64) {
+func (f *frame) bind(inst *instance, gas uint64) {
 	f.inst, f.mem, f.limit = inst, memoryOf(inst), gas
 	f.rand = newRandStream(f.req.Seed)
 	if g, ok := inst.ExportedGlobal(exportGas).(api.MutableGlobal); ok {
@@ -276,7 +300,7 @@ func (f *frame) setLeft(v uint64) {
 
 // invoke calls the exported function fn and classifies how it ended.
 func (f *frame) invoke(ctx context.Context, fn string) (Status, string, error) {
-	ef := f.inst.ExportedFunction(fn)
+	ef := f.inst.function(fn)
 	if ef == nil {
 		return StatusBadInput, "no such function", nil
 	}

@@ -63,7 +63,7 @@ type Config struct {
 	MaxErrorSize    int    // bytes of an abort message kept in Result.Error
 	InitGasLimit    uint64 // gas budget of module initialisation (vm_start + _initialize)
 	NoSnapshot      bool   // initialise every call from scratch (slower, same results)
-	InstancePool    int    // idle instances kept per snapshotted module for reuse (0: none)
+	InstancePool    int    // idle instances kept per pooled module for reuse (0: none)
 
 	// CloseOnContextDone makes wazero stop execution when the call's
 	// context ends. Gas is the bound; this is only a safety net for
@@ -126,9 +126,10 @@ func (c *Config) Validate() error {
 // Runtime compiles and runs contracts. It is safe for concurrent use; each
 // Call runs in its own instance. Close releases everything.
 type Runtime struct {
-	cfg   Config
-	rt    wazero.Runtime
-	cache wazero.CompilationCache // nil without CacheDir
+	cfg    Config
+	rt     wazero.Runtime
+	cache  wazero.CompilationCache // nil without CacheDir
+	modCfg wazero.ModuleConfig     // every instance's config, built once
 
 	mu   sync.Mutex
 	mods map[[32]byte]*Module
@@ -147,9 +148,9 @@ type Module struct {
 	exports  map[string]bool
 
 	snapMu    sync.Mutex
-	snap      *snapshot       // the kept snapshot, nil until one is built
-	snapShort uint64          // largest init budget known to be too small
-	pool      chan api.Module // idle instances in the snapshot's state after a reset
+	snap      *snapshot      // the kept snapshot, nil until one is built
+	snapShort uint64         // largest init budget known to be too small
+	pool      chan *instance // idle instances in the snapshot's state after a reset
 }
 
 // Hash returns the SHA-256 of the module's bytes.
@@ -179,7 +180,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	rc = rc.WithCoreFeatures(meter.Features).
 		WithMemoryLimitPages(cfg.MaxMemoryPages).
 		WithCloseOnContextDone(cfg.CloseOnContextDone)
-	r := &Runtime{cfg: cfg, mods: make(map[[32]byte]*Module)}
+	r := &Runtime{cfg: cfg, mods: make(map[[32]byte]*Module), modCfg: moduleConfig()}
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
@@ -253,7 +254,7 @@ func (r *Runtime) Compile(ctx context.Context, bin []byte) (*Module, error) {
 		return nil, vmerr.E("wasm.compile", vmerr.Invalid, "%w", err)
 	}
 	m := &Module{hash: h, size: len(bin), compiled: cm, exports: make(map[string]bool),
-		pool: make(chan api.Module, r.cfg.InstancePool)}
+		pool: make(chan *instance, r.cfg.InstancePool)}
 	fail := func(msg string, args ...any) (*Module, error) {
 		_ = cm.Close(ctx)
 		return nil, vmerr.E("wasm.compile", vmerr.Invalid, msg, args...)
@@ -322,6 +323,27 @@ func valTypes(ts []api.ValueType) []meter.ValType {
 }
 
 // Snapshots reports whether calls of m restore a post-initialisation
-// snapshot (and reuse instances): m is metered, has an initialiser, and its
-// code never changes tables or drops segments.
-func (m *Module) Snapshots() bool { return m.metered && !m.noSnap && len(m.init) > 0 }
+// snapshot and reuse instances: m is metered and its code never changes
+// tables or drops segments. For a module without an initialiser the
+// snapshot is the post-instantiation state (memory after the data
+// segments, initial globals), so its calls skip instantiation too.
+func (m *Module) Snapshots() bool { return m.metered && !m.noSnap }
+
+// moduleConfig is the wazero configuration of every contract instance: no
+// name, no start function (metered modules have none; an unmetered one's
+// runs at instantiation anyway), and a constant random source. Contracts
+// never reach wazero's random source (the WASI shim in wasi.go serves
+// random_get from the request's seed), but wazero builds one per instance
+// unless given one, and its default seeded generator was about a third of
+// a small call's cost.
+func moduleConfig() wazero.ModuleConfig {
+	return wazero.NewModuleConfig().WithName("").WithStartFunctions().WithRandSource(zeroReader{})
+}
+
+// zeroReader is a stateless io.Reader of zero bytes.
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}

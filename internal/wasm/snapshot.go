@@ -153,7 +153,7 @@ func (r *Runtime) buildSnapshot(ctx context.Context, m *Module, budget uint64) (
 // restore returns an instance of m in the state of snapshot s: an idle
 // pooled instance reset to the snapshot (memory image and globals) when
 // one is available, else a fresh instance loaded with the snapshot.
-func (r *Runtime) restore(ctx context.Context, m *Module, s *snapshot) (api.Module, error) {
+func (r *Runtime) restore(ctx context.Context, m *Module, s *snapshot) (*instance, error) {
 	select {
 	case inst := <-m.pool:
 		if err := r.reset(inst, m, s); err == nil {
@@ -166,7 +166,7 @@ func (r *Runtime) restore(ctx context.Context, m *Module, s *snapshot) (api.Modu
 	if err != nil {
 		return nil, vmerr.E("wasm.restore", vmerr.Internal, "%w", err)
 	}
-	fail := func(msg string) (api.Module, error) {
+	fail := func(msg string) (*instance, error) {
 		_ = inst.Close(ctx)
 		return nil, vmerr.E("wasm.restore", vmerr.Internal, "%s", msg)
 	}
@@ -205,7 +205,7 @@ func isZero(b []byte) bool {
 // only holds instances whose call succeeded and whose memory has the
 // snapshot's size, so writing the whole image and the globals leaves no
 // trace of the previous call.
-func (r *Runtime) reset(inst api.Module, m *Module, s *snapshot) error {
+func (r *Runtime) reset(inst *instance, m *Module, s *snapshot) error {
 	if mem := memoryOf(inst); mem != nil {
 		if mem.Size() != uint32(len(s.image)) || !mem.Write(0, s.image) {
 			return vmerr.E("wasm.reset", vmerr.Internal, "memory does not match the snapshot")
@@ -223,7 +223,7 @@ func (r *Runtime) reset(inst api.Module, m *Module, s *snapshot) error {
 
 // release returns inst to m's pool when it can be reused (the call ended
 // ok and memory did not grow), else closes it.
-func (r *Runtime) release(ctx context.Context, m *Module, s *snapshot, inst api.Module, reusable bool) {
+func (r *Runtime) release(ctx context.Context, m *Module, s *snapshot, inst *instance, reusable bool) {
 	if reusable {
 		if mem := memoryOf(inst); mem == nil || mem.Size() == uint32(len(s.image)) {
 			select {

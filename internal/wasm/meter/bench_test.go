@@ -27,6 +27,16 @@ func fibModule() []byte {
 	return b.bytes()
 }
 
+// callsModule exports calls(n i32) i32: a loop that calls a small
+// non-recursive helper n times (the per-call cost of ordinary code).
+func callsModule() []byte {
+	var b builder
+	mix := b.fn([]byte{tI32}, []byte{tI32}, nil, asm{}.get(0).i32(31).op(0x6C).i32(7).op(0x6A))
+	body := asm{}.loop(void).get(1).call(mix).set(1).get(0).i32(1).op(0x6B).tee(0).brIf(0).end().get(1)
+	b.export("calls", b.fn([]byte{tI32}, []byte{tI32}, []byte{tI32}, body))
+	return b.bytes()
+}
+
 // sha256Module exports hash(blocks i32) i32: the SHA-256 message schedule
 // and 64-round compression loop over a 64-word buffer at 0 with round
 // constants at 256, feeding the state back into the message each block.
@@ -124,6 +134,7 @@ func TestBenchPrograms(t *testing.T) {
 		{"fib", fibModule(), "fib", 20, 6765},
 		{"sha256", sha256Module(), "hash", 20, 0},
 		{"saxpy", floatModule(), "saxpy", 3, 0},
+		{"calls", callsModule(), "calls", 3, (7*31+7)*31 + 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,6 +231,7 @@ func BenchmarkRun(b *testing.B) {
 		{"fib30", fibModule(), "fib", 30},
 		{"sha256x1000", sha256Module(), "hash", 1000},
 		{"saxpy_f64x100", floatModule(), "saxpy", 100},
+		{"calls_x1e6", callsModule(), "calls", 1_000_000},
 	}
 	for _, p := range progs {
 		metered, _, err := meter.Instrument(p.in, meter.DefaultConfig())
@@ -269,6 +281,7 @@ func BenchmarkOverhead(b *testing.B) {
 		{"fib30", fibModule(), "fib", 30},
 		{"sha256x1000", sha256Module(), "hash", 1000},
 		{"saxpy_f64x100", floatModule(), "saxpy", 100},
+		{"calls_x1e6", callsModule(), "calls", 1_000_000},
 	}
 	for _, p := range progs {
 		b.Run(p.name, func(b *testing.B) {

@@ -31,7 +31,8 @@
 //	vm_gas     i64  gas left; the runtime stores the call's gas limit here
 //	                (0 <= gas <= MaxGas = 2^62) and reads it back after
 //	vm_status  i32  0 StatusOK, 1 StatusOutOfGas, 2 StatusCallDepth
-//	vm_depth   i32  number of defined-function frames currently active
+//	vm_depth   i32  number of counted function frames currently active
+//	                (see "Function prologue and epilogue")
 //
 // Before each top-level call the runtime sets vm_gas and resets vm_status
 // and vm_depth to 0 (a trap leaves vm_depth where it was). After a normal
@@ -58,51 +59,80 @@
 //
 // # Function prologue and epilogue
 //
-// Every defined function body B with results R becomes
+// Before the rewrite, every defined function is classified by a pre-scan of
+// the original bodies:
 //
-//	global.get $depth  i32.const 1  i32.add  local.tee $t  global.set $depth
-//	block (type [] -> R)
+//   - It has early exits if its body contains a return, or a br, br_if or
+//     br_table that can target the function's own label (a br_table whose
+//     largest label is the function label).
+//   - It is opaque if its body contains a call_indirect or a call of an
+//     imported function.
+//   - Its height is infinite if it is opaque, calls itself or is part of a
+//     cycle of direct calls, or calls a function of infinite height;
+//     otherwise it is 1 + the largest height of the functions it calls
+//     directly (1 if it calls none).
+//   - It is uncounted if its height is at most MaxUncountedHeight (8), and
+//     counted otherwise.
+//
+// An uncounted function therefore calls only uncounted functions, directly,
+// and never the host or the table, so it can never be re-entered while it
+// is active, and the uncounted frames on any stack form one run at its top
+// of at most MaxUncountedHeight frames. Real wasm frames are thus at most
+// MaxCallDepth + MaxUncountedHeight, a function of the module only.
+//
+// A counted function body B with results R becomes
+//
+//	global.get $depth  local.tee $t  i32.const 1  i32.add  global.set $depth
+//	block (type [] -> R)    ;; only if the function has early exits
 //	  <entry charge>        ;; see "Metered blocks and charges"
 //	  B'                    ;; B rewritten, its final end removed
-//	end
-//	global.get $depth  i32.const 1  i32.sub  global.set $depth
+//	end                     ;; only if the function has early exits
+//	local.get $t  global.set $depth
 //	[canonicalise f32/f64 results, see below]
 //	end
 //
-// The entry charge is the charge of the function's first metered block
-// (cost c, including Costs.FuncEntry) merged with the depth check, so one
-// branch serves both:
+// $t holds vm_depth at entry; on every normal exit the callees have
+// restored vm_depth to $t + 1, so storing $t restores it. The entry charge
+// is the charge of the function's first metered block (cost c, including
+// Costs.FuncEntry) merged with the depth check, so one branch serves both:
 //
 //	global.get $gas  i64.const c  i64.sub  local.tee $g  global.set $gas
-//	local.get $g  i32.const MaxCallDepth  local.get $t  i32.sub
+//	local.get $g  i32.const MaxCallDepth-1  local.get $t  i32.sub
 //	i64.extend_i32_s  i64.or  i64.const 0  i64.lt_s
 //	if
-//	  i32.const 2  i32.const 1  local.get $t  i32.const MaxCallDepth  i32.gt_u
+//	  i32.const 2  i32.const 1  local.get $t  i32.const MaxCallDepth  i32.ge_u
 //	  select  global.set $status  unreachable
 //	end
 //
-// that is: trap if the new gas is negative or the new depth is above
+// that is: trap if the new gas is negative or the new depth $t + 1 is above
 // MaxCallDepth, with status 2 if the depth is above MaxCallDepth, else 1.
 //
-// Because B' sits in a block of the function's result type, every branch
-// to the function label (br, br_if, br_table with any target at the
-// function's depth) lands on the epilogue without renumbering, and every
-// return in B is rewritten to "br <depth of the wrapper block>", which has
-// the same typing. So the depth is restored on every normal exit. Depth
-// counts frames of defined functions; imported (host) functions are not
-// counted. The first call that makes the depth MaxCallDepth+1 traps with
-// status 2 before running any of its original code (its entry charge has
-// been subtracted); vm_depth is then MaxCallDepth+1.
+// An uncounted function has no depth code: its body is only wrapped (if it
+// has early exits), its entry charge is the plain charge below, and the
+// epilogue is only the result canonicalisation.
+//
+// With the wrapper block, B' sits in a block of the function's result type,
+// so every branch to the function label (br, br_if, br_table with any
+// target at the function's depth) lands on the epilogue without
+// renumbering, and every return in B is rewritten to "br <depth of the
+// wrapper block>", which has the same typing. So the depth is restored on
+// every normal exit. A function without early exits leaves only through
+// its final end, where the epilogue follows directly. vm_depth counts frames
+// of counted functions; imported (host) functions and uncounted functions
+// are not counted. The first call that makes the depth MaxCallDepth+1 traps
+// with status 2 before running any of its original code (its entry charge
+// has been subtracted); vm_depth is then MaxCallDepth+1.
 //
 // New locals are appended after the original's (indices unchanged): $g i64,
-// $t i32, then $f32 f32 and $f64 f64 and one spill local per result when
-// needed, declared in that order and only as far as used.
+// $t i32, $n i32 (the scratch of dynamic charges), then $f32 f32 and $f64
+// f64 and one spill local per result when needed, declared in that order
+// and only as far as used.
 //
 // # Metered blocks and charges
 //
 // The original body is cut into metered blocks. A new metered block starts
 //
-//   - at function entry (after the prologue and the wrapper's block);
+//   - at function entry (after the prologue and the wrapper block, if any);
 //   - after loop (the loop body, entered on every iteration);
 //   - after if (then-arm) and after else (else-arm), unless the if is folded;
 //   - after the end of an if that is not folded;
@@ -133,7 +163,8 @@
 //	local.get $g  i64.const 0  i64.lt_s
 //	if  i32.const 1  global.set $status  unreachable  end
 //
-// (at function entry, the merged form above), so every charge is also a
+// (at the entry of a counted function, the merged form above), so every
+// charge is also a
 // check: vm_gas never stays negative while original code runs. Branch costs and FuncEntry are at least 1
 // (Config.Validate), so every loop iteration and every call pays.
 //
@@ -143,7 +174,7 @@
 // table.copy, table.fill, table.init and table.grow, whose length operand
 // n (i32) is on top of the stack, the rewrite inserts
 //
-//	local.tee $t  global.get $gas  local.get $t  i64.extend_i32_u
+//	local.tee $n  global.get $gas  local.get $n  i64.extend_i32_u
 //	i64.const k  i64.mul  i64.sub  local.tee $g  global.set $gas
 //	local.get $g  i64.const 0  i64.lt_s  if <out of gas> end
 //

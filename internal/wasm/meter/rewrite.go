@@ -28,6 +28,8 @@ type rewriter struct {
 	m                  *module
 	gas, status, depth uint32 // indices of the appended globals
 	extraTypes         []funcType
+	infos              []funcInfo // pre-scan of each defined function
+	uncounted          []bool     // defined functions without depth accounting
 }
 
 func newRewriter(m *module, cfg *Config) *rewriter {
@@ -40,6 +42,11 @@ func (w *rewriter) encode() ([]byte, error) {
 	m, cfg := w.m, w.cfg
 	// Code first: it may append block types to the type section.
 	var codeSec []byte
+	w.infos = make([]funcInfo, len(m.codes))
+	for i := range m.codes {
+		w.infos[i] = w.scanFunc(i)
+	}
+	w.uncounted = uncounted(w.infos)
 	if len(m.codes) > 0 {
 		codeSec = appendULEB(nil, uint64(len(m.codes)))
 		for i := range m.codes {
@@ -199,11 +206,15 @@ func (w *rewriter) cost(in instr) uint64 {
 type fn struct {
 	w      *rewriter
 	tmpG   uint32 // i64 scratch for the gas counter
-	tmpT   uint32 // i32 scratch for depth and dynamic lengths
+	tmpT   uint32 // i32: vm_depth at entry (restored by the epilogue)
+	tmpN   uint32 // i32 scratch for dynamic lengths
 	tmpF32 uint32
 	tmpF64 uint32
 	spill  uint32 // first of len(results) spill locals
 	used   uint32 // number of new locals that must be declared
+
+	counted bool // the function keeps vm_depth (see uncounted)
+	wrapped bool // the body is wrapped in a block (it has early exits)
 }
 
 func (f *fn) use(idx uint32) uint32 {
@@ -246,8 +257,8 @@ func (f *fn) store(b []byte) []byte {
 }
 
 // entryCharge appends the charge of the entry block merged with the depth
-// check, one branch for both: the new depth is in $t, and
-// (gas - cost) | i64(MaxCallDepth - depth) is negative iff either failed;
+// check, one branch for both: the depth before entry is in $t, and
+// (gas - cost) | i64(MaxCallDepth - 1 - $t) is negative iff either failed;
 // the trap block then stores status 2 if the depth failed, else 1.
 func (f *fn) entryCharge(b []byte, cost uint64) []byte {
 	w := f.w
@@ -262,15 +273,15 @@ func (f *fn) entryCharge(b []byte, cost uint64) []byte {
 	b = append(b, opLocalGet)
 	b = appendULEB(b, uint64(f.tmpG))
 	b = append(b, opI32Const)
-	b = appendSLEB(b, int64(w.cfg.MaxCallDepth))
+	b = appendSLEB(b, int64(int32(w.cfg.MaxCallDepth-1)))
 	b = append(b, opLocalGet)
 	b = appendULEB(b, uint64(f.tmpT))
 	b = append(b, opI32Sub, 0xAC /* i64.extend_i32_s */, 0x84 /* i64.or */, opI64Const, 0, opI64LtS)
 	b = append(b, opIf, blockTypeEmpty, opI32Const, StatusCallDepth, opI32Const, StatusOutOfGas, opLocalGet)
 	b = appendULEB(b, uint64(f.tmpT))
 	b = append(b, opI32Const)
-	b = appendSLEB(b, int64(w.cfg.MaxCallDepth))
-	b = append(b, opI32GtU, opSelect, opGlobalSet)
+	b = appendSLEB(b, int64(int32(w.cfg.MaxCallDepth)))
+	b = append(b, 0x4F /* i32.ge_u */, opSelect, opGlobalSet)
 	b = appendULEB(b, uint64(w.status))
 	return append(b, opUnreachable, opEnd)
 }
@@ -282,11 +293,11 @@ func (f *fn) dynCharge(b []byte, perUnit uint64) []byte {
 		return b
 	}
 	b = append(b, opLocalTee)
-	b = appendULEB(b, uint64(f.use(f.tmpT)))
+	b = appendULEB(b, uint64(f.use(f.tmpN)))
 	b = append(b, opGlobalGet)
 	b = appendULEB(b, uint64(f.w.gas))
 	b = append(b, opLocalGet)
-	b = appendULEB(b, uint64(f.tmpT))
+	b = appendULEB(b, uint64(f.tmpN))
 	b = append(b, opI64ExtendU, opI64Const)
 	b = appendSLEB(b, int64(perUnit))
 	b = append(b, opI64Mul, opI64Sub)
@@ -332,21 +343,27 @@ func (w *rewriter) function(i int) ([]byte, error) {
 	c := &w.m.codes[i]
 	ft := w.m.types[w.m.funcs[i]]
 	base := uint32(c.nLocals)
-	f := &fn{w: w, tmpG: base, tmpT: base + 1, tmpF32: base + 2, tmpF64: base + 3, spill: base + 4}
+	f := &fn{w: w, tmpG: base, tmpT: base + 1, tmpN: base + 2, tmpF32: base + 3, tmpF64: base + 4, spill: base + 5,
+		counted: !w.uncounted[i], wrapped: w.infos[i].early}
 
-	// Prologue: depth = depth + 1; the depth check is merged into the
-	// entry block's charge (see entryCharge).
+	// Prologue: $t = depth; depth = $t + 1; the depth check is merged
+	// into the entry block's charge (see entryCharge).
 	var body []byte
-	body = append(body, opGlobalGet)
-	body = appendULEB(body, uint64(w.depth))
-	body = append(body, opI32Const, 1, opI32Add, opLocalTee)
-	body = appendULEB(body, uint64(f.use(f.tmpT)))
-	body = append(body, opGlobalSet)
-	body = appendULEB(body, uint64(w.depth))
-	// The wrapper block: branches to the function label and rewritten
-	// returns land after it, where the epilogue runs.
-	body = append(body, opBlock)
-	body = append(body, w.blockType(ft.results)...)
+	if f.counted {
+		body = append(body, opGlobalGet)
+		body = appendULEB(body, uint64(w.depth))
+		body = append(body, opLocalTee)
+		body = appendULEB(body, uint64(f.use(f.tmpT)))
+		body = append(body, opI32Const, 1, opI32Add, opGlobalSet)
+		body = appendULEB(body, uint64(w.depth))
+	}
+	// The wrapper block, only for a function with early exits: branches
+	// to the function label and rewritten returns land after it, where the
+	// epilogue runs.
+	if f.wrapped {
+		body = append(body, opBlock)
+		body = append(body, w.blockType(ft.results)...)
+	}
 	first := true
 
 	var (
@@ -360,7 +377,11 @@ func (w *rewriter) function(i int) ([]byte, error) {
 	)
 	flush := func() {
 		if first {
-			body = f.entryCharge(body, segCost)
+			if f.counted {
+				body = f.entryCharge(body, segCost)
+			} else {
+				body = f.charge(body, segCost)
+			}
 			first = false
 		} else if !dead && (segCost > 0 || segForce) {
 			body = f.charge(body, segCost)
@@ -562,11 +583,15 @@ func (w *rewriter) check(in instr, c *code, depth int) error {
 // canonicalisation), the function end, and prefixes the local declarations.
 func (f *fn) finish(body []byte, c *code, ft funcType) []byte {
 	w := f.w
-	body = append(body, opEnd) // wrapper
-	body = append(body, opGlobalGet)
-	body = appendULEB(body, uint64(w.depth))
-	body = append(body, opI32Const, 1, opI32Sub, opGlobalSet)
-	body = appendULEB(body, uint64(w.depth))
+	if f.wrapped {
+		body = append(body, opEnd)
+	}
+	if f.counted {
+		body = append(body, opLocalGet)
+		body = appendULEB(body, uint64(f.tmpT))
+		body = append(body, opGlobalSet)
+		body = appendULEB(body, uint64(w.depth))
+	}
 	hasFloat := false
 	for _, t := range ft.results {
 		hasFloat = hasFloat || t.isFloat()
@@ -590,8 +615,8 @@ func (f *fn) finish(body []byte, c *code, ft funcType) []byte {
 	}
 	body = append(body, opEnd)
 
-	newTypes := []ValType{I64, I32, F32, F64}
-	if f.used > 4 {
+	newTypes := []ValType{I64, I32, I32, F32, F64}
+	if f.used > 5 {
 		newTypes = append(newTypes, ft.results...)
 	}
 	newTypes = newTypes[:f.used]
