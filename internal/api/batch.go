@@ -31,13 +31,9 @@ const (
 // every accepted transaction is committed or the wait timeout passed.
 func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) error {
 	const op = "api.submit_batch"
-	var wait bool
-	switch v := r.URL.Query().Get("wait"); v {
-	case "", "sync":
-	case "commit":
-		wait = true
-	default:
-		return vmerr.E(op, vmerr.Invalid, "wait=%q: want commit or sync", v)
+	wait, err := waitParam(op, r)
+	if err != nil {
+		return err
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)

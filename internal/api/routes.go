@@ -93,13 +93,9 @@ func (s *Server) wrap(h handlerFunc) http.Handler {
 // the SubmitResult as body (code and log readable either way).
 func (s *Server) submitTx(w http.ResponseWriter, r *http.Request) error {
 	const op = "api.submit_tx"
-	var wait bool
-	switch v := r.URL.Query().Get("wait"); v {
-	case "", "sync":
-	case "commit":
-		wait = true
-	default:
-		return vmerr.E(op, vmerr.Invalid, "wait=%q: want commit or sync", v)
+	wait, err := waitParam(op, r)
+	if err != nil {
+		return err
 	}
 	raw, err := readTx(w, r)
 	if err != nil {
@@ -278,4 +274,17 @@ func parseHeight(v string) (int64, error) {
 		return 0, vmerr.E("api.height", vmerr.Invalid, "height %q: want a positive integer or \"latest\"", v)
 	}
 	return h, nil
+}
+
+// waitParam reads ?wait=: "commit" waits for the block, "" or "sync"
+// answers after CheckTx; anything else is Invalid.
+func waitParam(op string, r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("wait"); v {
+	case "", "sync":
+		return false, nil
+	case "commit":
+		return true, nil
+	default:
+		return false, vmerr.E(op, vmerr.Invalid, "wait=%q: want commit or sync", v)
+	}
 }

@@ -213,26 +213,7 @@ func (c *Client) Events(ctx context.Context, opts ...EventOption) (<-chan apityp
 		return nil, err
 	}
 	ch := make(chan apitype.StreamEvent, 16)
-	go func() {
-		defer close(ch)
-		defer conn.CloseNow()
-		for {
-			_, b, err := conn.Read(ctx)
-			if err != nil {
-				return
-			}
-			var ev apitype.StreamEvent
-			if json.Unmarshal(b, &ev) != nil {
-				conn.Close(websocket.StatusUnsupportedData, "not a StreamEvent")
-				return
-			}
-			select {
-			case ch <- ev:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	go pump(ctx, conn, ch, func(ev apitype.StreamEvent) (apitype.StreamEvent, bool) { return ev, true }, "not a StreamEvent")
 	return ch, nil
 }
 
@@ -248,31 +229,43 @@ func (c *Client) Blocks(ctx context.Context, opts ...EventOption) (<-chan apityp
 		return nil, err
 	}
 	ch := make(chan apitype.BlockEvents, 4)
-	go func() {
-		defer close(ch)
-		defer conn.CloseNow()
-		for {
-			_, b, err := conn.Read(ctx)
-			if err != nil {
-				return
-			}
-			var ev apitype.StreamEvent
-			if json.Unmarshal(b, &ev) != nil || ev.Type != "block_txs" {
-				conn.Close(websocket.StatusUnsupportedData, "not a block_txs StreamEvent")
-				return
-			}
-			out := apitype.BlockEvents{Txs: ev.Txs}
-			if ev.Block != nil {
-				out.Block = *ev.Block
-			}
-			select {
-			case ch <- out:
-			case <-ctx.Done():
-				return
-			}
+	go pump(ctx, conn, ch, func(ev apitype.StreamEvent) (apitype.BlockEvents, bool) {
+		out := apitype.BlockEvents{Txs: ev.Txs}
+		if ev.Block != nil {
+			out.Block = *ev.Block
 		}
-	}()
+		return out, ev.Type == "block_txs"
+	}, "not a block_txs StreamEvent")
 	return ch, nil
+}
+
+// pump reads StreamEvent frames from conn into ch, converted by conv, until
+// ctx ends or the stream does; a frame that does not decode, or that conv
+// refuses, closes the stream with why. It closes ch and conn when it returns.
+func pump[T any](ctx context.Context, conn *websocket.Conn, ch chan<- T, conv func(apitype.StreamEvent) (T, bool), why string) {
+	defer close(ch)
+	defer conn.CloseNow()
+	for {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		var ev apitype.StreamEvent
+		if json.Unmarshal(b, &ev) != nil {
+			conn.Close(websocket.StatusUnsupportedData, why)
+			return
+		}
+		out, ok := conv(ev)
+		if !ok {
+			conn.Close(websocket.StatusUnsupportedData, why)
+			return
+		}
+		select {
+		case ch <- out:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // dialEvents opens GET /v1/events with opts, reading messages of up to
