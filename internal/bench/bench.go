@@ -187,10 +187,13 @@ type Result struct {
 	Committed int    `json:"committed"` // transfers committed with code 0
 	Failed    int    `json:"failed"`    // rejected, failed in the block or not committed in time
 	// FirstFailure describes one failed transfer, if any.
-	FirstFailure string  `json:"first_failure,omitempty"`
-	Concurrency  int     `json:"concurrency"`
-	Batch        int     `json:"batch"`
-	ElapsedMS    float64 `json:"elapsed_ms"` // first submit → last commit seen
+	FirstFailure string `json:"first_failure,omitempty"`
+	// Failures counts the failed transfers by outcome: the name of their
+	// result code's vmerr.Kind, or NotCommitted.
+	Failures    map[string]int `json:"failures,omitempty"`
+	Concurrency int            `json:"concurrency"`
+	Batch       int            `json:"batch"`
+	ElapsedMS   float64        `json:"elapsed_ms"` // first submit → last commit seen
 	// TxPerSec is Committed / elapsed: the whole run, ramp-up included.
 	TxPerSec float64 `json:"tx_per_sec"`
 	// SustainedTxPerSec counts the transfers committed between the moments
@@ -229,6 +232,7 @@ func Run(ctx context.Context, c *client.Client, p *Plan) (Result, error) {
 		lat     time.Duration
 		n, fail int
 		first   string
+		codes   map[string]int
 	}
 	var (
 		mu    sync.Mutex
@@ -261,6 +265,10 @@ func Run(ctx context.Context, c *client.Client, p *Plan) (Result, error) {
 				for _, r := range rs {
 					if r.Code != 0 || r.Height == 0 {
 						d.fail++
+						if d.codes == nil {
+							d.codes = make(map[string]int)
+						}
+						d.codes[failureName(r)]++
 						if d.first == "" {
 							d.first = fmt.Sprintf("tx %s: code %d (%s) %s", r.Hash, r.Code, vmerr.Kind(r.Code), r.Log)
 						}
@@ -284,6 +292,12 @@ func Run(ctx context.Context, c *client.Client, p *Plan) (Result, error) {
 	var commitAt []time.Time // one entry per committed transfer, in order
 	for _, d := range dones {
 		res.Failed += d.fail
+		for k, v := range d.codes {
+			if res.Failures == nil {
+				res.Failures = make(map[string]int)
+			}
+			res.Failures[k] += v
+		}
 		if res.FirstFailure == "" {
 			res.FirstFailure = d.first
 		}
@@ -310,6 +324,37 @@ func Run(ctx context.Context, c *client.Client, p *Plan) (Result, error) {
 		res.P99MS = ms(lats[min(n-1, n*99/100)])
 	}
 	return res, nil
+}
+
+// NotCommitted is the Result.Failures key of a transfer answered with
+// code 0 but no height: accepted and not (yet) committed.
+const NotCommitted = "not_committed"
+
+func failureName(r apitype.SubmitResult) string {
+	if r.Code == 0 {
+		return NotCommitted
+	}
+	return vmerr.Kind(r.Code).String()
+}
+
+// FailureSummary is Failures as text, most frequent first (ties by
+// name), e.g. "bad_nonce 120, timeout 3"; empty when nothing failed.
+func (r Result) FailureSummary() string {
+	names := make([]string, 0, len(r.Failures))
+	for k := range r.Failures {
+		names = append(names, k)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if c := r.Failures[b] - r.Failures[a]; c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %d", k, r.Failures[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Balance is one account's balance and nonce.
@@ -456,6 +501,9 @@ func (r Result) String() string {
 	}
 	if r.Events != nil {
 		b.WriteString(r.Events.String())
+	}
+	if len(r.Failures) > 0 {
+		fmt.Fprintf(&b, "  failures by code: %s\n", r.FailureSummary())
 	}
 	if r.FirstFailure != "" {
 		fmt.Fprintf(&b, "  first failure: %s\n", r.FirstFailure)

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,7 +134,7 @@ func TestRunDevnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Committed != 300 || res.Failed != 0 || res.FirstFailure != "" {
+	if res.Committed != 300 || res.Failed != 0 || res.FirstFailure != "" || res.Failures != nil {
 		t.Fatalf("result: %+v", res)
 	}
 	if res.TxPerSec <= 0 || res.SustainedTxPerSec <= 0 || res.P50MS <= 0 || res.P99MS < res.P50MS {
@@ -155,7 +156,7 @@ func TestRunDevnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Committed != 0 || res.Failed != 60 || res.FirstFailure == "" {
+	if res.Committed != 0 || res.Failed != 60 || res.FirstFailure == "" || len(res.Failures) != 1 || res.Failures[vmerr.WrongChain.String()] != 60 {
 		t.Fatalf("wrong chain: %+v", res)
 	}
 	again, err := bench.Snapshot(ctx, env.Client, keys, 8)
@@ -166,5 +167,28 @@ func TestRunDevnet(t *testing.T) {
 		if again[i] != after[i] {
 			t.Fatalf("account %d moved on rejected txs: %+v → %+v", i, after[i], again[i])
 		}
+	}
+}
+
+func TestFailureSummary(t *testing.T) {
+	tests := []struct {
+		name string
+		in   map[string]int
+		want string
+	}{
+		{"none", nil, ""},
+		{"one", map[string]int{"bad_nonce": 120}, "bad_nonce 120"},
+		{"by count then name", map[string]int{"timeout": 3, "bad_nonce": 120, bench.NotCommitted: 3}, "bad_nonce 120, not_committed 3, timeout 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := bench.Result{Failures: tt.in}
+			if got := r.FailureSummary(); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+			if s := r.String(); (tt.want != "") != strings.Contains(s, "failures by code: "+tt.want) {
+				t.Fatalf("report %q and summary %q disagree", s, tt.want)
+			}
+		})
 	}
 }

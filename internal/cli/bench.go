@@ -132,7 +132,7 @@ func newBenchTransfersCmd(g *globals) *cobra.Command {
 				}
 			})
 			if err == nil && r.Failed > 0 {
-				return fmt.Errorf("%d of %d transfers did not commit", r.Failed, r.N)
+				return fmt.Errorf("%d of %d transfers did not commit (%s)", r.Failed, r.N, r.FailureSummary())
 			}
 			if e := r.Events; err == nil && e != nil && (e.Dropped || e.Received < e.Expected) {
 				return fmt.Errorf("event stream: %d of %d tx events received (dropped: %v)", e.Received, e.Expected, e.Dropped)
@@ -270,7 +270,7 @@ func (g *globals) benchOnce(ctx context.Context, mode string, cfg bench.Config, 
 			return res, err
 		}
 		if err := plan.Check(before, after); err != nil {
-			return res, fmt.Errorf("%w (%d of %d transfers failed; first failure: %s)", err, res.Failed, res.N, res.FirstFailure)
+			return res, fmt.Errorf("%w (%d of %d transfers failed: %s; first failure: %s)", err, res.Failed, res.N, res.FailureSummary(), res.FirstFailure)
 		}
 		res.Checked = true
 	}

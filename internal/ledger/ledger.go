@@ -60,6 +60,7 @@ type App struct {
 	sigs    *sigCache
 	fees    crypto.Address // FeeCollector()
 	pool    crypto.Address // FaucetPool()
+	gaps    gapTracker     // PrepareProposal's held-back txs (proposer-local)
 
 	mu            sync.Mutex // consensus state below
 	params        Params

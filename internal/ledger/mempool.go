@@ -56,13 +56,25 @@ func (a *App) checkTx(raw []byte, recheck bool) error {
 	return nil
 }
 
-// PrepareProposal keeps the mempool's transactions in order up to
-// MaxTxBytes (counting raw bytes, as CometBFT's default does) and drops
-// nothing else: FinalizeBlock records any failure per transaction.
+// PrepareProposal orders the mempool's transactions for the block and
+// keeps them up to MaxTxBytes (counting raw bytes, as CometBFT's default
+// does). Gossip delivers one sender's transactions to a validator by
+// several paths at once, so its mempool can hold nonce N+1 before N, or
+// N+1 without N; proposed as they are, N+1 would fail with BadNonce and
+// be lost. So each signer's transactions are sorted by nonce (in the
+// positions its transactions held), and those after a nonce gap are held
+// back for a later block, at most GapPatience heights (see order.go).
+// Everything else stays, in order: FinalizeBlock records any failure per
+// transaction. Only the proposer runs this; ProcessProposal does not
+// depend on it.
 func (a *App) PrepareProposal(_ context.Context, req *abcitypes.PrepareProposalRequest) (*abcitypes.PrepareProposalResponse, error) {
-	txs := make([][]byte, 0, len(req.Txs))
+	ordered, moved, held := a.gaps.orderProposal(req.Height, req.Txs, a.chainID, a.committedNonce)
+	if moved > 0 || held > 0 {
+		a.log.Debug("proposal reordered", "height", req.Height, "txs", len(req.Txs), "moved", moved, "held_back", held)
+	}
+	txs := make([][]byte, 0, len(ordered))
 	var total int64
-	for _, t := range req.Txs {
+	for _, t := range ordered {
 		total += int64(len(t))
 		if total > req.MaxTxBytes {
 			break
