@@ -190,7 +190,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 // Stop stops consensus and P2P, ends every Subscribe stream, stops the
 // indexer and closes the databases. It is safe to call more than once and
 // before Start. CometBFT itself leaves a few goroutines behind (see
-// docs/rationale-chain.md).
+// docs/RATIONALE.md (chain)).
 func (n *Node) Stop() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()

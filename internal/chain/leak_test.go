@@ -12,7 +12,7 @@ import (
 
 // TestStopLeavesNoChainGoroutines starts, uses and stops a node and checks
 // that no goroutine of this package survives Stop. CometBFT's own
-// leftovers are logged, not failed on (see docs/rationale-chain.md).
+// leftovers are logged, not failed on (see docs/RATIONALE.md (chain)).
 func TestStopLeavesNoChainGoroutines(t *testing.T) {
 	before := goroutines()
 	home := t.TempDir()

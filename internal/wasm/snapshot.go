@@ -22,7 +22,7 @@ const snapChunk = 4096
 // Table 0 is not captured: wazero offers no access to table contents, and a
 // restored instance gets the table its element segments build. Modules
 // whose initialisers change the table (table.set/grow/fill/copy/init)
-// therefore must not be snapshotted; see docs/rationale-wasm.md.
+// therefore must not be snapshotted; see docs/RATIONALE.md (wasm).
 type snapshot struct {
 	status  Status
 	gas     uint64

@@ -220,7 +220,7 @@ func BenchmarkInstrument(b *testing.B) {
 }
 
 // BenchmarkRun runs each program unmetered and metered in the wazero
-// compiler; compare the pairs (docs/benchmarks-meter.md).
+// compiler; compare the pairs (docs/BENCHMARKS.md (meter)).
 func BenchmarkRun(b *testing.B) {
 	progs := []struct {
 		name string
