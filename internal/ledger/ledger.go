@@ -218,7 +218,9 @@ func (a *App) InitChain(_ context.Context, req *abcitypes.InitChainRequest) (*ab
 		a.rollback()
 		return nil, err
 	}
+	a.qmu.Lock() // CheckTx reads params under qmu
 	a.params, a.haveParams = g.Params, true
+	a.qmu.Unlock()
 	a.log.Info("genesis loaded", "chain_id", req.ChainId, "accounts", len(g.Accounts), "supply", total)
 	return &abcitypes.InitChainResponse{AppHash: a.tree.WorkingHash()}, nil
 }

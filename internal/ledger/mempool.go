@@ -12,8 +12,11 @@ import (
 
 // CheckTx admits a transaction to the mempool after the stateless checks:
 // size, decoding, chain id, message fields and the signature. It also
-// rejects a nonce below the signer's committed nonce (a replay; kind
-// BadNonce). Balances are not checked: FinalizeBlock decides. A rejection
+// rejects, against the committed state, a nonce below the signer's nonce
+// (a replay; BadNonce), a fee below the minimum (Invalid; faucet-only txs
+// on a faucet chain may pay 0) and a fee the signer's committed balance
+// cannot cover (InsufficientFunds). Whether the messages themselves can be
+// paid is FinalizeBlock's decision. A rejection
 // is a response with a non-zero Code (the vmerr.Kind), never a Go error.
 // Verified signatures are remembered so FinalizeBlock and rechecks need
 // not redo them.
@@ -52,6 +55,15 @@ func (a *App) checkTx(raw []byte, recheck bool) error {
 	}
 	if s.Body.Nonce < acc.Nonce {
 		return vmerr.E("ledger.check_tx", vmerr.BadNonce, "nonce %d for %s is already used (account nonce %d)", s.Body.Nonce, s.Signer, acc.Nonce)
+	}
+	// A tx that cannot pay would be included for free (a failed tx changes
+	// nothing): refuse it at admission so blocks cannot be filled at no cost.
+	p := a.params
+	if s.Body.Fee < p.MinFee && !(p.FaucetEnabled && faucetOnly(s.Body)) {
+		return vmerr.E("ledger.check_tx", vmerr.Invalid, "fee %d is below the minimum %d", s.Body.Fee, p.MinFee)
+	}
+	if s.Body.Fee > acc.Balance {
+		return vmerr.E("ledger.check_tx", vmerr.InsufficientFunds, "%s cannot pay the fee %d from its committed balance %d", s.Signer, s.Body.Fee, acc.Balance)
 	}
 	return nil
 }
