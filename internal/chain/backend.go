@@ -66,6 +66,23 @@ func (n *Node) SubmitTx(ctx context.Context, b []byte, waitCommit bool) (apitype
 	}
 }
 
+// rejected answers a tx CheckTx refused with code. A tx committed before a
+// restart (or evicted from the mempool cache) comes back as a used nonce:
+// then its recorded result is the answer.
+func (n *Node) rejected(out apitype.SubmitResult, h tx.Hash, code uint32, log string) (apitype.SubmitResult, bool, error) {
+	if vmerr.Kind(code) == vmerr.BadNonce {
+		r, ok, err := n.committedResult(h)
+		if err != nil {
+			return out, false, vmerr.Wrap("chain.submit_tx", vmerr.Internal, err)
+		}
+		if ok {
+			return submitResult(out, r), false, nil
+		}
+	}
+	out.Code, out.Log = code, log
+	return out, false, nil
+}
+
 // checkTx runs b (hash h) through the mempool. pending reports a tx that
 // is accepted and not known to be committed yet; otherwise out is final
 // (rejected, or the recorded result of a tx committed earlier).
@@ -77,8 +94,7 @@ func (n *Node) checkTx(b []byte, h tx.Hash) (out apitype.SubmitResult, pending b
 		rr.Wait()
 		err = rr.Error()
 		if res := rr.Response.GetCheckTx(); err == nil && res != nil && res.Code != 0 {
-			out.Code, out.Log = res.Code, res.Log
-			return out, false, nil
+			return n.rejected(out, h, res.Code, res.Log)
 		}
 	}
 	var (
@@ -89,8 +105,7 @@ func (n *Node) checkTx(b []byte, h tx.Hash) (out apitype.SubmitResult, pending b
 	switch {
 	case err == nil:
 	case errors.As(err, &invalid):
-		out.Code, out.Log = invalid.Code, invalid.Log
-		return out, false, nil
+		return n.rejected(out, h, invalid.Code, invalid.Log)
 	case errors.Is(err, mempool.ErrTxInCache), errors.Is(err, mempool.ErrTxInMempool):
 		if r, ok, lerr := n.committedResult(h); lerr != nil {
 			return out, false, vmerr.Wrap(op, vmerr.Internal, lerr)

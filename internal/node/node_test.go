@@ -138,6 +138,21 @@ func TestRestartKeepsState(t *testing.T) {
 			t.Fatal(r, err)
 		}
 	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A tx committed before the restart, submitted again after it, must
+	// answer its recorded result, not "nonce already used".
+	raw, err := tx.Sign(&txpb.TxBody{ChainId: st.ChainID, Nonce: 3,
+		Msgs: []*txpb.Msg{{Sum: &txpb.Msg_Faucet{Faucet: &txpb.Faucet{To: addrBytes(alice), Amount: 1}}}}}, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.SubmitTx(ctx, raw, true)
+	if err != nil || first.Code != 0 || first.Height == 0 {
+		t.Fatal(first, err)
+	}
 	before, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -158,8 +173,12 @@ func TestRestartKeepsState(t *testing.T) {
 	if after.LatestHeight != before.LatestHeight || after.LatestAppHash != before.LatestAppHash {
 		t.Fatalf("restart: %d %s, before %d %s", after.LatestHeight, after.LatestAppHash, before.LatestHeight, before.LatestAppHash)
 	}
+	again, err := c2.SubmitTx(ctx, raw, true)
+	if err != nil || again.Code != 0 || again.Height != first.Height {
+		t.Fatalf("resubmitted after restart: %+v, %v; first %+v", again, err, first)
+	}
 	acc, err := c2.Account(ctx, alice.Address(), 0)
-	if err != nil || acc.Balance != "33" || acc.Nonce != 3 {
+	if err != nil || acc.Balance != "34" || acc.Nonce != 4 {
 		t.Fatalf("account after restart = %+v, %v", acc, err)
 	}
 }
