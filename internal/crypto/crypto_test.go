@@ -79,7 +79,7 @@ func TestKeystore(t *testing.T) {
 	if _, err := ks.Load("bob", "pw"); !errors.Is(err, crypto.ErrKeyNotFound) {
 		t.Fatalf("missing: %v", err)
 	}
-	for _, bad := range []string{"", "Alice", "../x", "a/b", string(bytes.Repeat([]byte{'a'}, 65))} {
+	for _, bad := range []string{"", "Alice", "../x", "a/b", string(bytes.Repeat([]byte{'a'}, 65)), mustKey(t, 3).Address().String()} {
 		if _, err := ks.Add(bad, "pw"); !errors.Is(err, crypto.ErrBadKeyName) {
 			t.Errorf("name %q: %v", bad, err)
 		}

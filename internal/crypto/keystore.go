@@ -28,10 +28,21 @@ var (
 	ErrKeyNotFound   = errors.New("key not found")
 	ErrKeyExists     = errors.New("key already exists")
 	ErrBadPassphrase = errors.New("wrong passphrase or corrupted key file")
-	ErrBadKeyName    = errors.New("key names are 1-64 characters of a-z, 0-9, '-', '_' and '.'")
+	ErrBadKeyName    = errors.New("key names are 1-64 characters of a-z, 0-9, '-', '_' and '.', and are not addresses")
 )
 
 var keyNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// validName reports whether name may name a key. A name spelled like an
+// address is refused: where a command takes "key name or address", such a
+// key would silently redirect GAS meant for that address.
+func validName(name string) bool {
+	if !keyNameRE.MatchString(name) {
+		return false
+	}
+	_, err := ParseAddress(name)
+	return err != nil
+}
 
 // KeyFile is the on-disk (and export) form of one encrypted key.
 type KeyFile struct {
@@ -62,7 +73,7 @@ func NewKeystore(dir string, iterations int) *Keystore {
 
 // Encrypt seals k under passphrase as a KeyFile named name.
 func Encrypt(name string, k PrivKey, passphrase string, iterations int) (*KeyFile, error) {
-	if !keyNameRE.MatchString(name) {
+	if !validName(name) {
 		return nil, fmt.Errorf("crypto: key %q: %w", name, ErrBadKeyName)
 	}
 	if passphrase == "" {
@@ -151,7 +162,7 @@ func (s *Keystore) Import(name string, k PrivKey, passphrase string) (*KeyFile, 
 
 // Write stores an already-encrypted key file (as exported by the portal).
 func (s *Keystore) Write(f *KeyFile) error {
-	if !keyNameRE.MatchString(f.Name) {
+	if !validName(f.Name) {
 		return fmt.Errorf("crypto: key %q: %w", f.Name, ErrBadKeyName)
 	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
@@ -183,7 +194,7 @@ func (s *Keystore) Write(f *KeyFile) error {
 
 // Get reads the key file for name without decrypting it.
 func (s *Keystore) Get(name string) (*KeyFile, error) {
-	if !keyNameRE.MatchString(name) {
+	if !validName(name) {
 		return nil, fmt.Errorf("crypto: key %q: %w", name, ErrBadKeyName)
 	}
 	b, err := os.ReadFile(s.path(name))
