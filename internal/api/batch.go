@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/binary"
 	"io"
 	"math/bits"
@@ -31,10 +30,11 @@ const (
 // every accepted transaction is committed or the wait timeout passed.
 func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) error {
 	const op = "api.submit_batch"
-	wait, err := waitParam(op, r)
+	ctx, wait, cancel, err := s.waitParam(op, r)
 	if err != nil {
 		return err
 	}
+	defer cancel()
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/octet-stream" {
@@ -49,12 +49,6 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) error {
 	txs, err := DecodeBatch(b)
 	if err != nil {
 		return err
-	}
-	ctx := r.Context()
-	if wait {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.opts.WaitTimeout)
-		defer cancel()
 	}
 	out := apitype.BatchResult{Results: make([]apitype.SubmitResult, len(txs))}
 	if bb, ok := s.b.(BatchBackend); ok {

@@ -93,19 +93,14 @@ func (s *Server) wrap(h handlerFunc) http.Handler {
 // the SubmitResult as body (code and log readable either way).
 func (s *Server) submitTx(w http.ResponseWriter, r *http.Request) error {
 	const op = "api.submit_tx"
-	wait, err := waitParam(op, r)
+	ctx, wait, cancel, err := s.waitParam(op, r)
 	if err != nil {
 		return err
 	}
+	defer cancel()
 	raw, err := readTx(w, r)
 	if err != nil {
 		return err
-	}
-	ctx := r.Context()
-	if wait {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.opts.WaitTimeout)
-		defer cancel()
 	}
 	res, err := s.b.SubmitTx(ctx, raw, wait)
 	if err != nil {
@@ -276,15 +271,17 @@ func parseHeight(v string) (int64, error) {
 	return h, nil
 }
 
-// waitParam reads ?wait=: "commit" waits for the block, "" or "sync"
-// answers after CheckTx; anything else is Invalid.
-func waitParam(op string, r *http.Request) (bool, error) {
+// waitParam reads ?wait=: "commit" waits for the block, bounded by
+// WaitTimeout in the returned context; "" or "sync" answers after CheckTx;
+// anything else is Invalid. cancel is never nil.
+func (s *Server) waitParam(op string, r *http.Request) (ctx context.Context, wait bool, cancel context.CancelFunc, err error) {
 	switch v := r.URL.Query().Get("wait"); v {
 	case "", "sync":
-		return false, nil
+		return r.Context(), false, func() {}, nil
 	case "commit":
-		return true, nil
+		ctx, cancel = context.WithTimeout(r.Context(), s.opts.WaitTimeout)
+		return ctx, true, cancel, nil
 	default:
-		return false, vmerr.E(op, vmerr.Invalid, "wait=%q: want commit or sync", v)
+		return nil, false, func() {}, vmerr.E(op, vmerr.Invalid, "wait=%q: want commit or sync", v)
 	}
 }
