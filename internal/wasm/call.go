@@ -404,10 +404,8 @@ func (f *frame) read(ptr, n uint32) []byte {
 	if n == 0 {
 		return nil
 	}
-	b, ok := f.mem.Read(ptr, n)
-	if !ok {
-		f.fail(StatusTrap, "out of bounds memory access")
-	}
+	f.check(ptr, n)
+	b, _ := f.mem.Read(ptr, n)
 	return bytes.Clone(b)
 }
 

@@ -73,6 +73,10 @@ func hostileModules(t *testing.T) []struct {
 	oob.Memory(1, 1)
 	oob.Export("run", oob.Func(noT, noT, nil, wt.Code{}.I32(65500).I32(100).Call(ow2)))
 
+	noMem := wt.New()
+	ow3 := noMem.Import("vm", "output_write", []byte{wt.I32, wt.I32}, noT)
+	noMem.Export("run", noMem.Func(noT, noT, nil, wt.Code{}.I32(0).I32(1).Call(ow3)))
+
 	gasName := wt.New()
 	gasName.ExportGlobal("vm_gas", gasName.Global(wt.I64, true, 1<<40))
 	gasName.Export("run", gasName.Func(noT, noT, nil, nil))
@@ -119,6 +123,7 @@ func hostileModules(t *testing.T) []struct {
 		{name: "abort", bin: ab.Bytes(), gas: 1_000_000, want: wasm.StatusAbort, wantMsg: "boom"},
 		{name: "divide by zero", bin: div.Bytes(), gas: 1_000_000, want: wasm.StatusTrap, wantMsg: "integer divide by zero"},
 		{name: "host read out of bounds", bin: oob.Bytes(), gas: 1_000_000, want: wasm.StatusTrap, wantMsg: "out of bounds memory access"},
+		{name: "host read from a module with no memory", bin: noMem.Bytes(), gas: 1_000_000, want: wasm.StatusTrap, wantMsg: "out of bounds memory access"},
 		{name: "exports the gas counter name", bin: gasName.Bytes(), wantMeter: meter.ErrInvalid},
 		{name: "imports the gas counter", bin: gasImport.Bytes(), wantMeter: meter.ErrImport},
 		{name: "SIMD", bin: simd.Bytes(), wantMeter: meter.ErrUnsupported},

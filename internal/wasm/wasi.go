@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"math"
 	"strconv"
 )
 
@@ -248,7 +249,11 @@ func wasiPollOneoff(f *frame, s []uint64) {
 		events = append(events, ev[:]...)
 	}
 	if advance > 0 {
-		f.clock += advance
+		if f.clock > math.MaxInt64-advance { // saturate: time never runs backwards
+			f.clock = math.MaxInt64
+		} else {
+			f.clock += advance
+		}
 	}
 	f.write(out, events)
 	f.write(neventsPtr, binary.LittleEndian.AppendUint32(nil, n))
