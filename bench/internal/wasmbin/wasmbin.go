@@ -9,6 +9,8 @@ package wasmbin
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/virtual-machine/vm/internal/leb128"
 )
 
 // Value types.
@@ -245,13 +247,4 @@ func appendName(b []byte, s string) []byte {
 }
 
 // appendSleb appends v as signed LEB128.
-func appendSleb(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func appendSleb(b []byte, v int64) []byte { return leb128.AppendSigned(b, v) }

@@ -3,6 +3,8 @@ package meter_test
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/virtual-machine/vm/internal/leb128"
 )
 
 // A tiny WebAssembly module builder for tests: no text format needed.
@@ -82,28 +84,9 @@ func (b *builder) memory(min uint32, max ...uint32) {
 	b.mem = uleb(uleb([]byte{1}, min), max[0])
 }
 
-func uleb(b []byte, v uint32) []byte {
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if v != 0 {
-			b = append(b, c|0x80)
-			continue
-		}
-		return append(b, c)
-	}
-}
+func uleb(b []byte, v uint32) []byte { return leb128.AppendUnsigned(b, uint64(v)) }
 
-func sleb(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func sleb(b []byte, v int64) []byte { return leb128.AppendSigned(b, v) }
 
 func name(b []byte, s string) []byte { return append(uleb(b, uint32(len(s))), s...) }
 

@@ -1,27 +1,10 @@
 package meter
 
-func appendULEB(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if v != 0 {
-			b = append(b, c|0x80)
-			continue
-		}
-		return append(b, c)
-	}
-}
+import "github.com/virtual-machine/vm/internal/leb128"
 
-func appendSLEB(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7F)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func appendULEB(b []byte, v uint64) []byte { return leb128.AppendUnsigned(b, v) }
+
+func appendSLEB(b []byte, v int64) []byte { return leb128.AppendSigned(b, v) }
 
 func appendName(b []byte, s string) []byte {
 	b = appendULEB(b, uint64(len(s)))

@@ -3,7 +3,11 @@
 // host-call spam) and ABI exercisers, without an external assembler.
 package wasmtest
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/virtual-machine/vm/internal/leb128"
+)
 
 // Value types and common opcodes.
 const (
@@ -236,28 +240,9 @@ func (c Code) Drop() Code        { return append(c, 0x1A) }
 func (c Code) Unreachable() Code { return append(c, 0x00) }
 func (c Code) MemoryGrow() Code  { return append(c, 0x40, 0x00) }
 
-func uleb(b []byte, v uint32) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v != 0 {
-			b = append(b, c|0x80)
-			continue
-		}
-		return append(b, c)
-	}
-}
+func uleb(b []byte, v uint32) []byte { return leb128.AppendUnsigned(b, uint64(v)) }
 
-func sleb(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
+func sleb(b []byte, v int64) []byte { return leb128.AppendSigned(b, v) }
 
 func name(b []byte, s string) []byte { return append(uleb(b, uint32(len(s))), s...) }
 
