@@ -19,6 +19,8 @@ import (
 // "=", FinalizeBlock rejects the value "bad" with code 2, and the app
 // hash chains over each block's txs (unchanged by empty blocks). /account
 // answers 16 bytes (balance = number of committed txs, nonce = height).
+// A "once=" tx fails with code 3 when its key is already set, and txs in
+// replay are added to the next proposal, as a faulty proposer might.
 type kvApp struct {
 	abcitypes.BaseApplication
 	path string
@@ -26,6 +28,7 @@ type kvApp struct {
 	mu      sync.Mutex
 	st      kvState
 	pending kvState
+	replay  [][]byte
 }
 
 type kvState struct {
@@ -61,7 +64,10 @@ func (a *kvApp) CheckTx(_ context.Context, req *abcitypes.CheckTxRequest) (*abci
 // PrepareProposal leaves out txs starting with "hold=", so a test can
 // have a tx that CheckTx accepts but no block ever includes.
 func (a *kvApp) PrepareProposal(_ context.Context, req *abcitypes.PrepareProposalRequest) (*abcitypes.PrepareProposalResponse, error) {
-	var txs [][]byte
+	a.mu.Lock()
+	txs := a.replay
+	a.replay = nil
+	a.mu.Unlock()
 	for _, t := range req.Txs {
 		if !bytes.HasPrefix(t, []byte("hold=")) {
 			txs = append(txs, t)
@@ -82,6 +88,10 @@ func (a *kvApp) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReq
 		k, v, _ := bytes.Cut(t, []byte("="))
 		if string(v) == "bad" {
 			res[i] = &abcitypes.ExecTxResult{Code: 2, Log: "bad value"}
+			continue
+		}
+		if _, set := p.KV[string(k)]; set && string(k) == "once" {
+			res[i] = &abcitypes.ExecTxResult{Code: 3, Log: "already set"}
 			continue
 		}
 		p.KV[string(k)] = string(v)

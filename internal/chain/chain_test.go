@@ -601,3 +601,29 @@ func TestSubscriberBufferCountsBlocks(t *testing.T) {
 	}
 	t.Logf("%d txs in blocks up to %d", seen, last)
 }
+
+// TestReplayedTxKeepsItsSuccess: the same bytes included again by a
+// faulty proposer, failing the second time, must not hide the first,
+// successful inclusion from a lookup by hash.
+func TestReplayedTxKeepsItsSuccess(t *testing.T) {
+	n, app := startNode(t, t.TempDir(), chain.Options{})
+	ctx := ctxT(t)
+	once := []byte("once=1")
+	first, err := n.SubmitTx(ctx, once, true)
+	if err != nil || first.Code != 0 {
+		t.Fatal(first, err)
+	}
+	app.mu.Lock()
+	app.replay = [][]byte{once, once} // twice: also within one block
+	app.mu.Unlock()
+	if r, err := n.SubmitTx(ctx, []byte("next=1"), true); err != nil || r.Code != 0 {
+		t.Fatal(r, err)
+	}
+	got, err := n.Tx(ctx, tx.HashOf(once))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Code != 0 || got.Height != first.Height {
+		t.Fatalf("Tx(once) = height %d code %d, want the first inclusion: height %d code 0", got.Height, got.Code, first.Height)
+	}
+}

@@ -148,12 +148,36 @@ func (x *index) indexHeight(h int64) error {
 	batch := x.db.NewBatch()
 	defer batch.Close()
 	hashes := make([]tx.Hash, len(blk.Txs))
+	var inBlock map[tx.Hash]bool // hashes this block already indexed; made on the first failure
 	for i, t := range blk.Txs {
 		hashes[i] = tx.HashOf(t)
+		key := append(append([]byte{}, prefixTx...), hashes[i][:]...)
+		if i < len(resp.TxResults) && resp.TxResults[i].Code != 0 {
+			// The same bytes can be included again (a faulty proposer); a
+			// failure never replaces an earlier entry, so a tx that
+			// succeeded stays reported as it was. Only failures look.
+			if inBlock == nil {
+				inBlock = make(map[tx.Hash]bool)
+				for _, p := range hashes[:i] {
+					inBlock[p] = true
+				}
+			}
+			if inBlock[hashes[i]] {
+				continue
+			}
+			if old, err := x.db.Get(key); err != nil {
+				return err
+			} else if old != nil {
+				continue
+			}
+		}
+		if inBlock != nil {
+			inBlock[hashes[i]] = true
+		}
 		v := make([]byte, 12)
 		binary.BigEndian.PutUint64(v, uint64(h))
 		binary.BigEndian.PutUint32(v[8:], uint32(i))
-		if err := batch.Set(append(append([]byte{}, prefixTx...), hashes[i][:]...), v); err != nil {
+		if err := batch.Set(key, v); err != nil {
 			return err
 		}
 	}
