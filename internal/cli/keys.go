@@ -175,6 +175,9 @@ func newKeysImportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if f.Iterations < crypto.MinIterations {
+				return fmt.Errorf("key file %s: PBKDF2 work factor %d is below the minimum %d; export it again with a stronger setting", path, f.Iterations, crypto.MinIterations)
+			}
 			pass, err := g.passphrase(fmt.Sprintf("Passphrase of %s", path), false)
 			if err != nil {
 				return err

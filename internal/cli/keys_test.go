@@ -171,11 +171,16 @@ func TestKeysImportPortalFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := crypto.Encrypt("from-portal", k, "portal pass", 1000)
+	f, err := crypto.Encrypt("from-portal", k, "portal pass", crypto.MinIterations)
 	if err != nil {
 		t.Fatal(err)
 	}
 	good, _ := json.Marshal(f)
+	w, err := crypto.Encrypt("from-portal", k, "portal pass", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak, _ := json.Marshal(w)
 	tampered := *f
 	other, _ := crypto.GenerateKey(nil)
 	tampered.PubKey = hex.EncodeToString(other.PubKey())
@@ -187,6 +192,7 @@ func TestKeysImportPortalFile(t *testing.T) {
 		"pubkey.json":    bad,
 		"huge.json":      bytes.Repeat([]byte(" "), 100<<10),
 		"truncated.json": good[:len(good)/2],
+		"weak.json":      weak,
 	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
@@ -205,6 +211,7 @@ func TestKeysImportPortalFile(t *testing.T) {
 		{name: "truncated", file: "truncated.json", wantErr: "not a key file"},
 		{name: "huge", file: "huge.json", wantErr: "larger than"},
 		{name: "pub key mismatch", file: "pubkey.json", wantErr: "pub_key does not match"},
+		{name: "weak work factor", file: "weak.json", wantErr: "work factor"},
 		{name: "no passphrase", file: "good.json", noPass: true, wantErr: "no passphrase"},
 		{name: "wrong passphrase", file: "good.json", pass: "guess", wantErr: "wrong passphrase"},
 		{name: "good", file: "good.json"},

@@ -3,6 +3,7 @@ package crypto_test
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -89,6 +90,10 @@ func TestKeystore(t *testing.T) {
 	g.Address[0] ^= 1
 	if _, err := g.Decrypt("pw"); !errors.Is(err, crypto.ErrBadPassphrase) {
 		t.Fatalf("tampered address: %v", err)
+	}
+	// A file that is not one of ours does not hide the keys that are.
+	if err := os.WriteFile(filepath.Join(dir, "Not A Key.json"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	list, err := ks.List()
 	if err != nil || len(list) != 1 || list[0].Name != "alice" {

@@ -23,6 +23,10 @@ import (
 // files in the browser.
 const DefaultIterations = 600_000
 
+// MinIterations is the lowest work factor `vm keys import` accepts in a
+// file written elsewhere (the portal, another machine).
+const MinIterations = 100_000
+
 // Keystore errors that callers test with errors.Is.
 var (
 	ErrKeyNotFound   = errors.New("key not found")
@@ -172,24 +176,31 @@ func (s *Keystore) Write(f *KeyFile) error {
 	if err != nil {
 		return err
 	}
-	path := s.path(f.Name)
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("crypto: key %q: %w", f.Name, ErrKeyExists)
-	}
+	// Write a temporary file, sync it, then link it into place: a crash
+	// never leaves a truncated key file, and an existing key is never
+	// replaced (link fails when the name exists).
+	tmp, err := os.CreateTemp(s.dir, ".tmp-"+f.Name+"-*")
 	if err != nil {
 		return fmt.Errorf("crypto: keystore: %w", err)
 	}
-	if _, err := fh.Write(append(b, '\n')); err != nil {
-		fh.Close()
-		os.Remove(path)
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
 		return fmt.Errorf("crypto: keystore: %w", err)
 	}
-	if err := fh.Sync(); err != nil {
-		fh.Close()
-		return err
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("crypto: keystore: %w", err)
 	}
-	return fh.Close()
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("crypto: keystore: %w", err)
+	}
+	if err := os.Link(tmp.Name(), s.path(f.Name)); errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("crypto: key %q: %w", f.Name, ErrKeyExists)
+	} else if err != nil {
+		return fmt.Errorf("crypto: keystore: %w", err)
+	}
+	return nil
 }
 
 // Get reads the key file for name without decrypting it.
@@ -232,8 +243,8 @@ func (s *Keystore) List() ([]*KeyFile, error) {
 	var out []*KeyFile
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || e.IsDir() {
-			continue
+		if !ok || e.IsDir() || !validName(name) {
+			continue // not a key file of ours (or a temporary one)
 		}
 		f, err := s.Get(name)
 		if err != nil {
