@@ -1,11 +1,7 @@
 package meter_test
 
 import (
-	"context"
 	"testing"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/virtual-machine/vm/internal/wasm/meter"
 )
@@ -54,27 +50,15 @@ func TestUncountedDepth(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, e := range engines {
-				ctx := context.Background()
-				rt := wazero.NewRuntimeWithConfig(ctx, e.cfg().WithCoreFeatures(meter.Features))
-				defer rt.Close(ctx)
-				if _, err := rt.NewHostModuleBuilder("env").NewFunctionBuilder().WithFunc(func() {}).Export("f").Instantiate(ctx); err != nil {
-					t.Fatal(err)
-				}
-				mod, err := rt.InstantiateWithConfig(ctx, metered, wazero.NewModuleConfig().WithStartFunctions())
-				if err != nil {
-					t.Fatal(err)
-				}
-				mod.ExportedGlobal(meter.ExportGas).(api.MutableGlobal).Set(1 << 30)
-				res, err := mod.ExportedFunction("run").Call(ctx, maxDepth-1)
-				st, d := mod.ExportedGlobal(meter.ExportStatus).Get(), mod.ExportedGlobal(meter.ExportDepth).Get()
+				o := instantiate(t, e, metered).call("run", 1<<30, maxDepth-1)
 				if tt.wantTrap {
-					if err == nil || st != meter.StatusCallDepth || d != maxDepth+1 {
-						t.Fatalf("%s: res %v err %v status %d depth %d, want a depth trap at %d", e.name, res, err, st, d, maxDepth+1)
+					if !o.trapped || o.status != meter.StatusCallDepth || o.depth != maxDepth+1 {
+						t.Fatalf("%s: %+v, want a depth trap at %d", e.name, o, maxDepth+1)
 					}
 					continue
 				}
-				if err != nil || res[0] != 1 || st != 0 || d != 0 {
-					t.Fatalf("%s: res %v err %v status %d depth %d, want 1 and depth 0", e.name, res, err, st, d)
+				if o.trapped || o.results[0] != 1 || o.status != 0 || o.depth != 0 {
+					t.Fatalf("%s: %+v, want 1 and depth 0", e.name, o)
 				}
 			}
 		})

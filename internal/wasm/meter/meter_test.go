@@ -2,15 +2,11 @@ package meter_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 
 	"github.com/virtual-machine/vm/internal/wasm/meter"
 )
@@ -466,22 +462,12 @@ func TestTestConfig(t *testing.T) {
 		t.Fatalf("MemoryMax = %d, want 16", info.MemoryMax)
 	}
 	for _, e := range engines {
-		ctx := context.Background()
-		rt := wazero.NewRuntimeWithConfig(ctx, e.cfg().WithCoreFeatures(meter.Features))
-		defer rt.Close(ctx)
-		if _, err := rt.NewHostModuleBuilder("env").NewFunctionBuilder().WithFunc(func() {}).Export("f").Instantiate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		mod, err := rt.InstantiateWithConfig(ctx, metered, wazero.NewModuleConfig().WithStartFunctions())
-		if err != nil {
-			t.Fatal(err)
-		}
-		mod.ExportedGlobal(meter.ExportGas).(api.MutableGlobal).Set(1 << 30)
-		if _, err := mod.ExportedFunction("run").Call(ctx); err == nil {
+		o := instantiate(t, e, metered).call("run", 1<<30)
+		if !o.trapped {
 			t.Fatalf("%s: unbounded recursion returned", e.name)
 		}
-		if s, d := mod.ExportedGlobal(meter.ExportStatus).Get(), mod.ExportedGlobal(meter.ExportDepth).Get(); s != meter.StatusCallDepth || d != 65 {
-			t.Fatalf("%s: status %d depth %d, want %d and 65", e.name, s, d, meter.StatusCallDepth)
+		if o.status != meter.StatusCallDepth || o.depth != 65 {
+			t.Fatalf("%s: status %d depth %d, want %d and 65", e.name, o.status, o.depth, meter.StatusCallDepth)
 		}
 	}
 }

@@ -40,11 +40,17 @@ type session struct {
 	mod api.Module
 }
 
+// instantiate compiles and instantiates bin in e, without running a
+// start function, beside a host module "env" exporting a no-op "f".
 func instantiate(t testing.TB, e engine, bin []byte) *session {
 	t.Helper()
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, e.cfg().WithCoreFeatures(meter.Features))
 	t.Cleanup(func() { rt.Close(ctx) })
+	// env.f, a no-op, for modules that test calls to an import.
+	if _, err := rt.NewHostModuleBuilder("env").NewFunctionBuilder().WithFunc(func() {}).Export("f").Instantiate(ctx); err != nil {
+		t.Fatalf("%s: host module: %v", e.name, err)
+	}
 	mod, err := rt.InstantiateWithConfig(ctx, bin, wazero.NewModuleConfig().WithStartFunctions())
 	if err != nil {
 		t.Fatalf("%s: instantiate: %v", e.name, err)
