@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/virtual-machine/vm/internal/bench"
+	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/ledger"
 	"github.com/virtual-machine/vm/internal/nodetest"
 	"github.com/virtual-machine/vm/internal/vmerr"
@@ -112,13 +113,8 @@ func TestPeakRSS(t *testing.T) {
 // counts add up and every balance and nonce moved exactly as planned; a
 // plan for another chain must fail whole and move nothing.
 func TestRunDevnet(t *testing.T) {
-	const accounts, balance = 30, 1_000_000
-	keys := bench.Keys(accounts)
-	gen := ledger.DevnetGenesis()
-	for _, k := range keys {
-		gen.Accounts = append(gen.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: balance})
-	}
-	env := nodetest.StartWith(t, nodetest.Options{Genesis: &gen})
+	const accounts = 30
+	env, keys := startFunded(t, accounts)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -191,4 +187,16 @@ func TestFailureSummary(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startFunded starts a real devnet node whose genesis gives each of the
+// first n bench.Keys 1,000,000 GAS, and returns it with those keys.
+func startFunded(t *testing.T, n int) (*nodetest.Env, []crypto.PrivKey) {
+	t.Helper()
+	keys := bench.Keys(n)
+	gen := ledger.DevnetGenesis()
+	for _, k := range keys {
+		gen.Accounts = append(gen.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: 1_000_000})
+	}
+	return nodetest.StartWith(t, nodetest.Options{Genesis: &gen}), keys
 }

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/virtual-machine/vm/internal/bench"
-	"github.com/virtual-machine/vm/internal/ledger"
-	"github.com/virtual-machine/vm/internal/nodetest"
 )
 
 // TestFollow runs small loads against a real devnet node while a
@@ -16,13 +14,8 @@ import (
 // committed transfer once, report lags, and not call the stream dropped;
 // a follower whose node goes away reports Dropped.
 func TestFollow(t *testing.T) {
-	const accounts, balance = 20, 1_000_000
-	keys := bench.Keys(accounts)
-	gen := ledger.DevnetGenesis()
-	for _, k := range keys {
-		gen.Accounts = append(gen.Accounts, ledger.GenesisAccount{Address: k.Address(), Balance: balance})
-	}
-	env := nodetest.StartWith(t, nodetest.Options{Genesis: &gen})
+	const accounts = 20
+	env, keys := startFunded(t, accounts)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
