@@ -134,18 +134,3 @@ func DecodeBatch(b []byte) ([][]byte, error) {
 	}
 	return txs, nil
 }
-
-// EncodeBatch is the inverse of DecodeBatch (for tests and Go callers
-// that cannot import internal/client).
-func EncodeBatch(txs [][]byte) []byte {
-	n := 0
-	for _, t := range txs {
-		n += len(t) + binary.MaxVarintLen64
-	}
-	b := make([]byte, 0, n)
-	for _, t := range txs {
-		b = binary.AppendUvarint(b, uint64(len(t)))
-		b = append(b, t...)
-	}
-	return b
-}

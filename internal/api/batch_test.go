@@ -57,7 +57,7 @@ func TestDecodeBatch(t *testing.T) {
 					t.Errorf("entry %d = %q, want %q", i, got[i], tt.want[i])
 				}
 			}
-			if !bytes.Equal(api.EncodeBatch(got), tt.in) {
+			if !bytes.Equal(apitype.EncodeBatch(got), tt.in) {
 				t.Error("EncodeBatch does not give the body back")
 			}
 		})
@@ -81,7 +81,7 @@ func FuzzDecodeBatch(f *testing.F) {
 		if len(txs) == 0 || len(txs) > api.MaxBatchTxs {
 			t.Fatalf("accepted %d entries", len(txs))
 		}
-		if !bytes.Equal(api.EncodeBatch(txs), in) {
+		if !bytes.Equal(apitype.EncodeBatch(txs), in) {
 			t.Fatal("round trip differs")
 		}
 	})
@@ -131,8 +131,8 @@ func TestSubmitBatch(t *testing.T) {
 		wantStatus      int
 	}{
 		{name: "malformed", body: []byte{5, 1}, wantStatus: 400},
-		{name: "json content type", ct: "application/json", body: api.EncodeBatch(txs), wantStatus: 415},
-		{name: "bad wait", query: "?wait=never", body: api.EncodeBatch(txs), wantStatus: 400},
+		{name: "json content type", ct: "application/json", body: apitype.EncodeBatch(txs), wantStatus: 415},
+		{name: "bad wait", query: "?wait=never", body: apitype.EncodeBatch(txs), wantStatus: 400},
 	} {
 		if resp, _ := post(c.body, c.ct, c.query); resp.StatusCode != c.wantStatus {
 			t.Errorf("%s: HTTP %d, want %d", c.name, resp.StatusCode, c.wantStatus)
@@ -142,7 +142,7 @@ func TestSubmitBatch(t *testing.T) {
 		t.Fatalf("a refused batch changed the account: %+v %v", acc, err)
 	}
 
-	resp, out := post(api.EncodeBatch([][]byte{txs[0], bad, txs[1], txs[2]}), "application/octet-stream", "?wait=commit")
+	resp, out := post(apitype.EncodeBatch([][]byte{txs[0], bad, txs[1], txs[2]}), "application/octet-stream", "?wait=commit")
 	if resp.StatusCode != 200 || len(out.Results) != 4 {
 		t.Fatalf("HTTP %d, %d results", resp.StatusCode, len(out.Results))
 	}

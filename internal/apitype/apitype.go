@@ -4,7 +4,10 @@
 // strings; hashes and binary values are hex unless a field says otherwise.
 package apitype
 
-import "encoding/json"
+import (
+	"encoding/binary"
+	"encoding/json"
+)
 
 // Error is the body of every non-2xx answer.
 type Error struct {
@@ -122,4 +125,19 @@ type TxResult struct {
 	Code   uint32  `json:"code"`
 	Log    string  `json:"log,omitempty"`
 	Events []Event `json:"events,omitempty"`
+}
+
+// EncodeBatch builds the body of POST /v1/txs:batch: each encoded tx
+// preceded by its length as an unsigned LEB128 (uvarint).
+func EncodeBatch(txs [][]byte) []byte {
+	n := 0
+	for _, t := range txs {
+		n += len(t) + binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, n)
+	for _, t := range txs {
+		b = binary.AppendUvarint(b, uint64(len(t)))
+		b = append(b, t...)
+	}
+	return b
 }

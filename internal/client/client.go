@@ -8,7 +8,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,15 +119,7 @@ func (c *Client) SubmitTxs(ctx context.Context, txs [][]byte, wait bool) ([]apit
 	if wait {
 		path, timeout = "/v1/txs:batch?wait=commit", c.waitTimeout
 	}
-	n := 0
-	for _, t := range txs {
-		n += len(t) + binary.MaxVarintLen32
-	}
-	body := make([]byte, 0, n)
-	for _, t := range txs {
-		body = binary.AppendUvarint(body, uint64(len(t)))
-		body = append(body, t...)
-	}
+	body := apitype.EncodeBatch(txs)
 	var res apitype.BatchResult
 	if err := c.do(ctx, timeout, op, http.MethodPost, path, body, &res); err != nil {
 		return nil, err
