@@ -44,7 +44,7 @@ devnet:
 # Regenerate protobuf code (needs Debian's protobuf-compiler).
 proto:
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
-	protoc --plugin=$(GOBIN)/protoc-gen-go --go_out=. --go_opt=module=github.com/virtual-machine/vm proto/vm/tx/v1/*.proto
+	protoc --plugin=$(GOBIN)/protoc-gen-go --go_out=. --go_opt=module=github.com/virtual-machine/vm proto/vm/tx/v1/*.proto proto/vm/state/v1/*.proto
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

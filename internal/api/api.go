@@ -58,6 +58,8 @@ type Backend interface {
 	// the backend stops, or when it drops a consumer that fell too many
 	// blocks behind.
 	Subscribe(ctx context.Context) (<-chan apitype.BlockEvents, error)
+	// ContractBackend serves the contract registry.
+	ContractBackend
 }
 
 // BatchBackend is a Backend that submits many transactions in one call
@@ -68,6 +70,29 @@ type Backend interface {
 // and an error means the whole call failed.
 type BatchBackend interface {
 	SubmitTxs(ctx context.Context, txs [][]byte, waitCommit bool) ([]apitype.SubmitResult, error)
+}
+
+// ContractBackend is the contract-registry part of a Backend. Errors are
+// *vmerr.Error: Invalid for a bad name, range or height, NotFound for no
+// such contract or no matching version (and for a composite's code),
+// Unavailable when the node cannot answer now.
+type ContractBackend interface {
+	// Contracts lists registry entries in name order after q.After,
+	// filtered by q.Query and q.Tag, at most q.Limit (0 = 50, max 100);
+	// Next is set when more may follow.
+	Contracts(ctx context.Context, q apitype.ContractQuery) (apitype.ContractList, error)
+	// Contract returns the registry entry of name at height (0 =
+	// latest), with a Location when prove is set.
+	Contract(ctx context.Context, name string, height int64, prove bool) (apitype.Contract, error)
+	// ContractVersions returns every version of name in ascending semver
+	// order, at height (0 = latest).
+	ContractVersions(ctx context.Context, name string, height int64) (apitype.VersionList, error)
+	// ContractVersion resolves rng ("" = "*") to the highest non-yanked
+	// match (or the exact version, yanked or not).
+	ContractVersion(ctx context.Context, name, rng string, height int64, prove bool) (apitype.ContractVersion, error)
+	// ContractCode returns the resolved version and its original (or
+	// metered) module bytes.
+	ContractCode(ctx context.Context, name, rng string, metered bool, height int64) (apitype.ContractVersion, []byte, error)
 }
 
 // Options configure a Server. The zero value is valid.

@@ -257,9 +257,9 @@ func TestRoutes(t *testing.T) {
 			}
 		}},
 		{name: "empty body", in: request{method: "POST", path: "/v1/txs", ctype: "application/octet-stream"}, wantStatus: 400, wantCode: "decode"},
-		{name: "oversized raw body", in: request{method: "POST", path: "/v1/txs", body: make([]byte, tx.MaxTxSize+1)}, wantStatus: 413, wantCode: "too_large"},
-		{name: "oversized JSON body", in: request{method: "POST", path: "/v1/txs", ctype: "application/json", body: jsonTx(make([]byte, tx.MaxTxSize+600))}, wantStatus: 413, wantCode: "too_large"},
-		{name: "JSON tx over the tx limit", in: request{method: "POST", path: "/v1/txs", ctype: "application/json", body: jsonTx(make([]byte, tx.MaxTxSize+1))}, wantStatus: 413, wantCode: "too_large"},
+		{name: "oversized raw body", in: request{method: "POST", path: "/v1/txs", body: make([]byte, tx.MaxDeployTxSize+1)}, wantStatus: 413, wantCode: "too_large"},
+		{name: "oversized JSON body", in: request{method: "POST", path: "/v1/txs", ctype: "application/json", body: jsonTx(make([]byte, tx.MaxDeployTxSize+600))}, wantStatus: 413, wantCode: "too_large"},
+		{name: "JSON tx over the tx limit", in: request{method: "POST", path: "/v1/txs", ctype: "application/json", body: jsonTx(make([]byte, tx.MaxDeployTxSize+1))}, wantStatus: 413, wantCode: "too_large"},
 		{name: "JSON not hex", in: request{method: "POST", path: "/v1/txs", ctype: "application/json", body: []byte(`{"tx":"zz"}`)}, wantStatus: 400, wantCode: "decode"},
 		{name: "JSON unknown field", in: request{method: "POST", path: "/v1/txs", ctype: "application/json", body: []byte(`{"tx":"00","fee":1}`)}, wantStatus: 400, wantCode: "decode"},
 		{name: "JSON missing tx", in: request{method: "POST", path: "/v1/txs", ctype: "application/json", body: []byte(`{}`)}, wantStatus: 400, wantCode: "decode"},

@@ -101,7 +101,7 @@ func batchResult(raw []byte, res apitype.SubmitResult, err error) apitype.Submit
 // that many bytes of encoded Tx. It returns sub-slices of b. An empty
 // body, a truncated, over-long or non-minimal varint (one body has one
 // encoding), a zero length or a length past
-// the end fail with kind Decode; an entry over tx.MaxTxSize or more than
+// the end fail with kind Decode; an entry over tx.MaxDeployTxSize or more than
 // MaxBatchTxs entries with TooLarge.
 func DecodeBatch(b []byte) ([][]byte, error) {
 	const op = "api.decode_batch"
@@ -121,8 +121,8 @@ func DecodeBatch(b []byte) ([][]byte, error) {
 		switch {
 		case n == 0:
 			return nil, vmerr.E(op, vmerr.Decode, "entry %d: empty transaction", len(txs))
-		case n > tx.MaxTxSize:
-			return nil, vmerr.E(op, vmerr.TooLarge, "entry %d: transaction is %d bytes, limit %d", len(txs), n, tx.MaxTxSize)
+		case n > tx.MaxDeployTxSize:
+			return nil, vmerr.E(op, vmerr.TooLarge, "entry %d: transaction is %d bytes, limit %d", len(txs), n, tx.MaxDeployTxSize)
 		case n > uint64(len(b)-off):
 			return nil, vmerr.E(op, vmerr.Decode, "entry %d: length %d runs past the end of the body", len(txs), n)
 		}

@@ -16,7 +16,7 @@ import (
 )
 
 func TestDecodeBatch(t *testing.T) {
-	big := make([]byte, tx.MaxTxSize+1)
+	big := make([]byte, tx.MaxDeployTxSize+1)
 	tooMany := bytes.Repeat([]byte{1, 7}, api.MaxBatchTxs+1)
 	tests := []struct {
 		name    string

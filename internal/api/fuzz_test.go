@@ -26,7 +26,7 @@ func FuzzDecodeJSONTx(f *testing.F) {
 			}
 			return
 		}
-		if len(raw) == 0 || len(raw) > tx.MaxTxSize {
+		if len(raw) == 0 || len(raw) > tx.MaxDeployTxSize {
 			t.Fatalf("accepted %d bytes", len(raw))
 		}
 		again, _ := json.Marshal(map[string]string{"tx": hex.EncodeToString(raw)})

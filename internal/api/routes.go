@@ -19,7 +19,7 @@ import (
 
 // MaxJSONTxBody bounds a JSON-form POST /v1/txs body: the hex of a
 // maximum-size tx plus room for the envelope and whitespace.
-const MaxJSONTxBody = 2*tx.MaxTxSize + 1024
+const MaxJSONTxBody = 2*tx.MaxDeployTxSize + 1024
 
 // route is one API endpoint.
 type route struct {
@@ -40,6 +40,10 @@ func (s *Server) table() []route {
 		{"GET", "/v1/accounts/{addr}", s.getAccount},
 		{"GET", "/v1/blocks/{height}", s.getBlock},
 		{"GET", "/v1/status", s.getStatus},
+		{"GET", "/v1/contracts", s.listContracts},
+		{"GET", "/v1/contracts/{ref}", s.getContract},
+		{"GET", "/v1/contracts/{name}/versions", s.getContractVersions},
+		{"GET", "/v1/contracts/{ref}/code", s.getContractCode},
 		{"GET", "/v1/events", s.events},
 		{"GET", "/v1/openapi.yaml", s.openAPI},
 	}
@@ -126,9 +130,9 @@ func readTx(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 	switch mt {
 	case "application/octet-stream":
-		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, tx.MaxTxSize))
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, tx.MaxDeployTxSize))
 		if err != nil {
-			return nil, bodyError(op, err, tx.MaxTxSize)
+			return nil, bodyError(op, err, tx.MaxDeployTxSize)
 		}
 		if len(b) == 0 {
 			return nil, vmerr.E(op, vmerr.Decode, "empty transaction")
@@ -147,7 +151,7 @@ func readTx(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 // DecodeJSONTx decodes the JSON form of a POST /v1/txs body,
 // {"tx": "<hex of the encoded tx>"}. Unknown fields, trailing data, an
-// empty or non-hex tx fail with kind Decode; a tx over tx.MaxTxSize with
+// empty or non-hex tx fail with kind Decode; a tx over tx.MaxDeployTxSize with
 // TooLarge.
 func DecodeJSONTx(b []byte) ([]byte, error) {
 	const op = "api.decode_json_tx"
@@ -165,8 +169,8 @@ func DecodeJSONTx(b []byte) ([]byte, error) {
 	if body.Tx == nil || *body.Tx == "" {
 		return nil, vmerr.E(op, vmerr.Decode, `JSON body: want {"tx": "<hex>"}`)
 	}
-	if len(*body.Tx) > 2*tx.MaxTxSize {
-		return nil, vmerr.E(op, vmerr.TooLarge, "transaction is %d bytes, limit %d", len(*body.Tx)/2, tx.MaxTxSize)
+	if len(*body.Tx) > 2*tx.MaxDeployTxSize {
+		return nil, vmerr.E(op, vmerr.TooLarge, "transaction is %d bytes, limit %d", len(*body.Tx)/2, tx.MaxDeployTxSize)
 	}
 	raw, err := hex.DecodeString(*body.Tx)
 	if err != nil {

@@ -93,6 +93,8 @@ type Status struct {
 	FaucetEnabled   bool   `json:"faucet_enabled"`
 	FaucetAddress   string `json:"faucet_address,omitempty"`
 	MinFee          string `json:"min_fee"`
+	DeployFeePerKiB string `json:"deploy_fee_per_kib"` // GAS per started KiB of a Deploy's payload, on top of MinFee
+	MaxCodeSize     int    `json:"max_code_size"`      // largest contract module a Deploy may carry, bytes
 	MempoolSize     int    `json:"mempool_size"`
 }
 
@@ -140,4 +142,74 @@ func EncodeBatch(txs [][]byte) []byte {
 		b = append(b, t...)
 	}
 	return b
+}
+
+// Contract is the registry entry of a contract chain: GET
+// /v1/contracts/{name}, and one item of GET /v1/contracts.
+type Contract struct {
+	Name        string    `json:"name"`
+	Owner       string    `json:"owner"`       // address
+	Maintainers []string  `json:"maintainers"` // addresses, sorted
+	Root        string    `json:"root"`        // hex record hash of the first version
+	Head        string    `json:"head"`        // hex record hash of the latest published version
+	Latest      string    `json:"latest"`      // the latest published version (publish order, not semver)
+	Versions    uint64    `json:"versions"`    // versions published
+	Created     int64     `json:"created"`     // height of the first publish
+	Updated     int64     `json:"updated"`     // height of the latest change
+	Description string    `json:"description,omitempty"`
+	Tags        []string  `json:"tags,omitempty"`
+	Composite   bool      `json:"composite"`
+	Height      int64     `json:"height"` // state height the answer is from
+	Location    *Location `json:"location,omitempty"`
+}
+
+// ContractVersion is one version of a contract chain: GET
+// /v1/contracts/{name}@{range} (the highest non-yanked match, or the exact
+// version even if yanked) and one item of .../versions.
+type ContractVersion struct {
+	Name        string          `json:"name"`
+	Version     string          `json:"version"`
+	CodeHash    string          `json:"code_hash"`    // CIDv1 of the original module ("" for a composite)
+	MeteredHash string          `json:"metered_hash"` // CIDv1 of the metered module ("" for a composite)
+	Owner       string          `json:"owner"`        // the chain's owner now
+	Publisher   string          `json:"publisher"`
+	Seq         uint64          `json:"seq"`  // publish order, from 1
+	Prev        string          `json:"prev"` // hex record hash of version seq-1, "" for the root
+	RecordHash  string          `json:"record_hash"`
+	CodeSize    uint64          `json:"code_size"`
+	MeteredSize uint64          `json:"metered_size"`
+	Exports     []string        `json:"exports,omitempty"`
+	Interface   json.RawMessage `json:"interface,omitempty"`
+	Manifest    json.RawMessage `json:"manifest,omitempty"` // composites: the pinned manifest
+	Description string          `json:"description,omitempty"`
+	Tags        []string        `json:"tags,omitempty"`
+	Published   int64           `json:"published"` // height of the publishing block
+	Yanked      bool            `json:"yanked"`
+	Height      int64           `json:"height"` // state height the answer is from
+	Location    *Location       `json:"location,omitempty"`
+}
+
+// ContractList is GET /v1/contracts: entries in name order after the
+// query's `after`; Next, when set, is the `after` of the next page.
+type ContractList struct {
+	Contracts []Contract `json:"contracts"`
+	Next      string     `json:"next,omitempty"`
+	Height    int64      `json:"height"`
+}
+
+// VersionList is GET /v1/contracts/{name}/versions: every version in
+// ascending semver order.
+type VersionList struct {
+	Name     string            `json:"name"`
+	Versions []ContractVersion `json:"versions"`
+	Height   int64             `json:"height"`
+}
+
+// ContractQuery filters GET /v1/contracts (its query parameters query,
+// tag, after and limit).
+type ContractQuery struct {
+	Query string `json:"query,omitempty"` // case-insensitive substring of the name or the description; "" = all
+	Tag   string `json:"tag,omitempty"`   // exact tag; "" = any
+	After string `json:"after,omitempty"` // names strictly after this one (paging)
+	Limit int    `json:"limit,omitempty"` // 1..100; 0 = 50
 }

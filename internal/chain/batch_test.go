@@ -20,7 +20,7 @@ func TestSubmitTxs(t *testing.T) {
 	if err != nil || first.Code != 0 {
 		t.Fatalf("first: %+v %v", first, err)
 	}
-	in := []string{"a=1", "no-equals", "b=2", "c=bad", "", "x=" + strings.Repeat("y", 2<<20), "old=1", "d=4"}
+	in := []string{"a=1", "no-equals", "b=2", "c=bad", "", "x=" + strings.Repeat("y", 5<<20), "old=1", "d=4"}
 	want := []struct {
 		code      vmerr.Kind
 		committed bool

@@ -77,7 +77,7 @@ func TestSingleValidatorCommits(t *testing.T) {
 		{name: "failed in block", in: "c=bad", wait: true, wantCode: 2},
 		{name: "no wait", in: "d=4"},
 		{name: "empty", in: "", wantErr: vmerr.Invalid},
-		{name: "too large", in: "x=" + strings.Repeat("y", 2<<20), wantErr: vmerr.TooLarge},
+		{name: "too large", in: "x=" + strings.Repeat("y", 5<<20), wantErr: vmerr.TooLarge},
 	}
 	committed := map[string]int64{}
 	for _, tc := range tests {

@@ -20,6 +20,7 @@ import (
 	cmttime "github.com/cometbft/cometbft/types/time"
 	"github.com/spf13/viper"
 
+	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
@@ -222,6 +223,7 @@ func tunedConfig(home string, opts InitOptions) *cmtcfg.Config {
 	cfg.Mempool.Size = 100_000
 	cfg.Mempool.CacheSize = 200_000
 	cfg.Mempool.MaxTxsBytes = 256 << 20
+	cfg.Mempool.MaxTxBytes = tx.MaxDeployTxSize
 	cfg.Mempool.Recheck = false
 	c := cfg.Consensus
 	c.CreateEmptyBlocks = false

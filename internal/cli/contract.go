@@ -32,7 +32,7 @@ func newContractCmd(g *globals) *cobra.Command {
 		Use:   "contract",
 		Short: "Run, meter and publish WebAssembly contracts",
 	}
-	cmd.AddCommand(newContractRunCmd(g), newContractMeterCmd(g))
+	cmd.AddCommand(append([]*cobra.Command{newContractRunCmd(g), newContractMeterCmd(g)}, contractChainCmds(g)...)...)
 	return cmd
 }
 

@@ -111,7 +111,7 @@ func TestRejectedTx(t *testing.T) {
 		want vmerr.Kind
 	}{
 		{"garbage", func() []byte { return []byte("garbage") }, vmerr.Decode},
-		{"oversized", func() []byte { return make([]byte, tx.MaxTxSize+1) }, vmerr.TooLarge},
+		{"oversized", func() []byte { return make([]byte, tx.MaxDeployTxSize+1) }, vmerr.TooLarge},
 		{"wrong chain", func() []byte {
 			raw, _ := tx.Sign(&txpb.TxBody{ChainId: "elsewhere", Msgs: []*txpb.Msg{apitest.Faucet(alice.Address(), 1)}}, alice)
 			return raw

@@ -111,12 +111,15 @@ type faucetUse struct {
 	orig, cur state.FaucetUse
 }
 
-// undo restores one cached value when a transaction fails.
+// undo restores one cached value when a transaction fails: a generic key
+// when kv is set, else a faucet record or an account.
 type undo struct {
 	addr   crypto.Address
 	faucet bool
 	acct   state.Account
 	use    state.FaucetUse
+	kv     string
+	val    []byte
 }
 
 // block is the working state of one block: a write-back cache over the
@@ -129,12 +132,14 @@ type block struct {
 	pool    crypto.Address // FaucetPool()
 	accts   map[crypto.Address]*acct
 	faucets map[crypto.Address]*faucetUse
+	kv      map[string]*kvEntry // contract registry keys, see kv.go
 	journal []undo
 }
 
 func newBlock(a *App, height int64) *block {
 	return &block{a: a, height: height, params: a.params, fees: a.fees, pool: a.pool,
-		accts: make(map[crypto.Address]*acct), faucets: make(map[crypto.Address]*faucetUse)}
+		accts: make(map[crypto.Address]*acct), faucets: make(map[crypto.Address]*faucetUse),
+		kv: make(map[string]*kvEntry)}
 }
 
 func (b *block) account(addr crypto.Address) (*acct, error) {
@@ -217,8 +222,8 @@ func (b *block) applyTx(s *tx.Signed) (events []abcitypes.Event, err error) {
 	if body.Nonce != signer.cur.Nonce {
 		return nil, vmerr.E(op, vmerr.BadNonce, "nonce %d for %s, expected %d", body.Nonce, s.Signer, signer.cur.Nonce)
 	}
-	if body.Fee < b.params.MinFee && !(b.params.FaucetEnabled && faucetOnly(body)) {
-		return nil, vmerr.E(op, vmerr.Invalid, "fee %d is below the minimum %d", body.Fee, b.params.MinFee)
+	if err := b.params.checkFee(body); err != nil {
+		return nil, err
 	}
 	signerHex := s.Signer.String()
 	events = make([]abcitypes.Event, 0, 2+len(body.Msgs))
@@ -264,6 +269,12 @@ func (b *block) applyMsg(signer crypto.Address, signerHex string, m *txpb.Msg) (
 			return abcitypes.Event{}, err
 		}
 		return event("faucet", "to", to.String(), "amount", strconv.FormatUint(amount, 10)), nil
+	case *txpb.Msg_Deploy:
+		return b.deploy(signer, s.Deploy)
+	case *txpb.Msg_Yank:
+		return b.yank(signer, s.Yank)
+	case *txpb.Msg_ContractOwners:
+		return b.owners(signer, s.ContractOwners)
 	default:
 		return abcitypes.Event{}, vmerr.E("ledger.msg", vmerr.Invalid, "unknown or empty message type")
 	}
@@ -301,7 +312,9 @@ func (b *block) faucet(to crypto.Address, amount uint64) error {
 func (b *block) rollback() {
 	for i := len(b.journal) - 1; i >= 0; i-- {
 		u := b.journal[i]
-		if u.faucet {
+		if u.kv != "" {
+			b.kv[u.kv].cur = u.val
+		} else if u.faucet {
 			b.faucets[u.addr].cur = u.use
 		} else {
 			b.accts[u.addr].cur = u.acct
@@ -326,11 +339,22 @@ func (b *block) flush() ([]byte, error) {
 			w = append(w, kv{state.FaucetKey(addr), c.cur.Encode()})
 		}
 	}
+	for k, e := range b.kv {
+		if !bytes.Equal(e.cur, e.orig) || (e.cur == nil) != (e.orig == nil) {
+			w = append(w, kv{[]byte(k), e.cur})
+		}
+	}
 	slices.SortFunc(w, func(x, y kv) int { return bytes.Compare(x.k, y.k) })
 	b.a.qmu.Lock()
 	defer b.a.qmu.Unlock()
 	for _, e := range w {
-		if _, err := b.a.tree.Set(e.k, e.v); err != nil {
+		var err error
+		if e.v == nil {
+			_, _, err = b.a.tree.Remove(e.k)
+		} else {
+			_, err = b.a.tree.Set(e.k, e.v)
+		}
+		if err != nil {
 			return nil, vmerr.E("ledger.flush", vmerr.Internal, "write %X: %w", e.k, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/state"
+	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
@@ -37,12 +38,32 @@ type Params struct {
 	// FaucetWindow is the window length in blocks; window i is heights
 	// [i*FaucetWindow, (i+1)*FaucetWindow).
 	FaucetWindow int64 `json:"faucet_window"`
+	// DeployFeePerKiB is charged per started KiB of a Deploy's payload
+	// (contract.DeployPayload), on top of MinFee: code stays on every
+	// validator's disk for good, so its size is paid for.
+	DeployFeePerKiB uint64 `json:"deploy_fee_per_kib,string"`
+	// MaxCodeSize is the largest module a Deploy may carry, in bytes; 0
+	// means tx.MaxCodeSize, and more than that is invalid.
+	MaxCodeSize int `json:"max_code_size,omitempty"`
+}
+
+// CodeLimit is the effective MaxCodeSize.
+func (p Params) CodeLimit() int {
+	if p.MaxCodeSize <= 0 {
+		return tx.MaxCodeSize
+	}
+	return p.MaxCodeSize
 }
 
 // Supply is the answer of the /supply query.
 type Supply struct {
 	Total uint64 `json:"total,string"` // decimal GAS
 }
+
+// DevnetDeployFeePerKiB is the devnet's deploy fee: a 5 KB contract pays
+// 500 GAS, a 2.5 MB Go contract about 244,000 (a quarter of one faucet
+// draw).
+const DevnetDeployFeePerKiB = 100
 
 // DevnetFaucetSupply is what DevnetGenesis puts in the faucet pool: 10^15 GAS.
 const DevnetFaucetSupply uint64 = 1_000_000_000_000_000
@@ -52,7 +73,8 @@ const DevnetFaucetSupply uint64 = 1_000_000_000_000_000
 // faucet pool funded with DevnetFaucetSupply.
 func DevnetGenesis() Genesis {
 	return Genesis{
-		Params: Params{MinFee: 1, FaucetEnabled: true, FaucetPerWindow: 1_000_000, FaucetWindow: 100},
+		Params: Params{MinFee: 1, FaucetEnabled: true, FaucetPerWindow: 1_000_000, FaucetWindow: 100,
+			DeployFeePerKiB: DevnetDeployFeePerKiB},
 		Accounts: []GenesisAccount{
 			{Address: FaucetPool(), Balance: DevnetFaucetSupply},
 		},
@@ -70,6 +92,9 @@ func FaucetPool() crypto.Address { return state.ModuleAddress("faucet") }
 func (p Params) Validate() error {
 	if p.FaucetEnabled && (p.FaucetWindow <= 0 || p.FaucetPerWindow == 0) {
 		return vmerr.E("ledger.params", vmerr.Invalid, "faucet enabled but window %d blocks, cap %d: both must be positive", p.FaucetWindow, p.FaucetPerWindow)
+	}
+	if p.MaxCodeSize < 0 || p.MaxCodeSize > tx.MaxCodeSize {
+		return vmerr.E("ledger.params", vmerr.Invalid, "max code size %d not in [0, %d]", p.MaxCodeSize, tx.MaxCodeSize)
 	}
 	if p.FaucetWindow < 0 {
 		return vmerr.E("ledger.params", vmerr.Invalid, "faucet window %d is negative", p.FaucetWindow)

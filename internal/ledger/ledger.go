@@ -61,6 +61,7 @@ type App struct {
 	fees    crypto.Address // FeeCollector()
 	pool    crypto.Address // FaucetPool()
 	gaps    gapTracker     // PrepareProposal's held-back txs (proposer-local)
+	meters  meterCache     // metered deploys, shared by CheckTx and FinalizeBlock
 
 	mu            sync.Mutex // consensus state below
 	params        Params

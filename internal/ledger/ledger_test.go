@@ -38,7 +38,7 @@ func TestBadInput(t *testing.T) {
 	good := sign(t, k0, 1, 2, transfer(to, 1))
 	badSig := bytes.Clone(good)
 	badSig[len(badSig)-1] ^= 1
-	oversized := protowire.AppendBytes(protowire.AppendTag(bytes.Clone(good), 15, protowire.BytesType), make([]byte, tx.MaxTxSize))
+	oversized := protowire.AppendBytes(protowire.AppendTag(bytes.Clone(good), 15, protowire.BytesType), make([]byte, tx.MaxDeployTxSize))
 
 	tests := []struct {
 		name      string

@@ -58,9 +58,17 @@ func (a *App) checkTx(raw []byte, recheck bool) error {
 	}
 	// A tx that cannot pay would be included for free (a failed tx changes
 	// nothing): refuse it at admission so blocks cannot be filled at no cost.
-	p := a.params
-	if s.Body.Fee < p.MinFee && !(p.FaucetEnabled && faucetOnly(s.Body)) {
-		return vmerr.E("ledger.check_tx", vmerr.Invalid, "fee %d is below the minimum %d", s.Body.Fee, p.MinFee)
+	if err := a.params.checkFee(s.Body); err != nil {
+		return err
+	}
+	// Code that can never deploy is refused before it costs a block; the
+	// metering is cached, so FinalizeBlock does not redo it.
+	for _, m := range s.Body.Msgs {
+		if d := m.GetDeploy(); d != nil && len(d.Code) > 0 {
+			if r := a.meterCode(d.Code, a.params.CodeLimit()); r.err != nil {
+				return r.err
+			}
+		}
 	}
 	if s.Body.Fee > acc.Balance {
 		return vmerr.E("ledger.check_tx", vmerr.InsufficientFunds, "%s cannot pay the fee %d from its committed balance %d", s.Signer, s.Body.Fee, acc.Balance)

@@ -49,7 +49,7 @@ func (a *App) Query(_ context.Context, req *abcitypes.QueryRequest) (*abcitypes.
 func (a *App) query(req *abcitypes.QueryRequest) (*abcitypes.QueryResponse, error) {
 	const op = "ledger.query"
 	switch req.Path {
-	case PathAccount, PathParams, PathSupply:
+	case PathAccount, PathParams, PathSupply, PathContract, PathVersion, PathVersions, PathContracts, PathCode:
 	default:
 		return nil, vmerr.E(op, vmerr.NotFound, "unknown query path %q (want %s, %s or %s)", req.Path, PathAccount, PathParams, PathSupply)
 	}
@@ -111,6 +111,10 @@ func (a *App) query(req *abcitypes.QueryRequest) (*abcitypes.QueryResponse, erro
 		}
 		resp.Key = state.SupplyKey()
 		resp.Value, _ = json.Marshal(Supply{Total: total})
+	default:
+		if err := queryContracts(t, req, resp); err != nil {
+			return nil, err
+		}
 	}
 	return resp, nil
 }

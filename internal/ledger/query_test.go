@@ -90,7 +90,7 @@ func TestQueryOther(t *testing.T) {
 		wantErr vmerr.Kind
 	}{
 		{"supply", &abcitypes.QueryRequest{Path: ledger.PathSupply}, `{"total":"1000000000002000"}`, vmerr.OK},
-		{"params", &abcitypes.QueryRequest{Path: ledger.PathParams}, `{"min_fee":"2","faucet_enabled":true,"faucet_per_window":"1000","faucet_window":10}`, vmerr.OK},
+		{"params", &abcitypes.QueryRequest{Path: ledger.PathParams}, `{"min_fee":"2","faucet_enabled":true,"faucet_per_window":"1000","faucet_window":10,"deploy_fee_per_kib":"100"}`, vmerr.OK},
 		{"unknown path", &abcitypes.QueryRequest{Path: "/nope"}, "", vmerr.NotFound},
 		{"short address", &abcitypes.QueryRequest{Path: ledger.PathAccount, Data: []byte{1}}, "", vmerr.Invalid},
 		{"future height", &abcitypes.QueryRequest{Path: ledger.PathAccount, Data: k[:], Height: 9}, "", vmerr.NotFound},

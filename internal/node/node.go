@@ -239,5 +239,7 @@ func (b backend) Status(ctx context.Context) (apitype.Status, error) {
 		st.FaucetAddress = ledger.FaucetPool().String()
 	}
 	st.MinFee = formatUint(p.MinFee)
+	st.DeployFeePerKiB = formatUint(p.DeployFeePerKiB)
+	st.MaxCodeSize = p.CodeLimit()
 	return st, nil
 }

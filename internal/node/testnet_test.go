@@ -3,13 +3,18 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/virtual-machine/vm/contracts/examples"
+	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/client"
+	"github.com/virtual-machine/vm/internal/contract"
 	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/ledger"
 	"github.com/virtual-machine/vm/internal/nodetest"
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
@@ -84,6 +89,7 @@ func TestFourValidators(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node3 account: %v", err)
 	}
+	checkRegistryAgrees(t, ctx, c, k, urls)
 
 	// One down: still committing; no tx waits longer than a round change.
 	procs[3].kill()
@@ -131,6 +137,68 @@ func TestFourValidators(t *testing.T) {
 
 	for _, p := range procs {
 		p.stop()
+	}
+}
+
+// checkRegistryAgrees deploys a 2.5 MB Go contract and two versions of a
+// small one through node0 and checks that all four validators resolve
+// every range to the same record at the same height and serve code that
+// matches its CID: large deploy txs gossip, and resolution is the same on
+// every validator.
+func checkRegistryAgrees(t *testing.T, ctx context.Context, c *client.Client, k crypto.PrivKey, urls []string) {
+	t.Helper()
+	path, err := examples.Build(ctx, t.TempDir(), "sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goCode, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := func(seed byte) []byte { // the smallest valid module, varied by a custom section
+		return []byte{0, 'a', 's', 'm', 1, 0, 0, 0, 0, 2, 1, 'x' + seed}
+	}
+	var height int64
+	for _, d := range []*txpb.Deploy{
+		{Name: "sha", Version: "1.0.0", Code: goCode},
+		{Name: "tiny", Version: "1.0.0", Code: small(0)},
+		{Name: "tiny", Version: "1.1.0", Code: small(1)},
+	} {
+		fee, err := contract.DeployFee(ledger.DevnetDeployFeePerKiB, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Send(ctx, k, []*txpb.Msg{{Sum: &txpb.Msg_Deploy{Deploy: d}}}, fee+1, true)
+		if err != nil || r.Code != 0 {
+			t.Fatalf("deploy %s@%s: %+v %v", d.Name, d.Version, r, err)
+		}
+		height = r.Height
+	}
+	for _, ref := range [][2]string{{"sha", "^1"}, {"tiny", "^1"}, {"tiny", "~1.0"}, {"tiny", "*"}} {
+		var want string
+		for i, u := range urls {
+			nc := client.New(u)
+			var v apitype.ContractVersion
+			for {
+				if v, err = nc.ContractVersion(ctx, ref[0], ref[1], height); vmerr.KindOf(err) != vmerr.NotFound || ctx.Err() != nil {
+					break // NotFound: this node has not reached height yet
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if err != nil {
+				t.Fatalf("node%d %s@%s: %v", i, ref[0], ref[1], err)
+			}
+			got := v.Version + " " + v.RecordHash + " " + v.MeteredHash
+			if i == 0 {
+				want = got
+			} else if got != want {
+				t.Fatalf("node%d resolves %s@%s to %s, node0 to %s", i, ref[0], ref[1], got, want)
+			}
+		}
+	}
+	code, v, err := client.New(urls[3]).ContractCode(ctx, "sha", "1.0.0", true)
+	if err != nil || len(code) == 0 || v.MeteredHash == "" {
+		t.Fatalf("metered code from node3: %d bytes, %v", len(code), err)
 	}
 }
 

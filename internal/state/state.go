@@ -20,15 +20,21 @@ import (
 // Key prefixes, one byte per namespace. Append-only: the byte values are
 // part of every proof ever issued.
 const (
-	PrefixParams  byte = 0x00 // single key: chain parameters
-	PrefixAccount byte = 0x01 // + address: Account
-	PrefixFaucet  byte = 0x02 // + address: FaucetUse
-	PrefixSupply  byte = 0x03 // single key: total supply, for the conservation check
+	PrefixParams   byte = 0x00 // single key: chain parameters
+	PrefixAccount  byte = 0x01 // + address: Account
+	PrefixFaucet   byte = 0x02 // + address: FaucetUse
+	PrefixSupply   byte = 0x03 // single key: total supply, for the conservation check
+	PrefixContract byte = 0x04 // + name: statepb.Contract, the registry entry of a contract chain
+	PrefixVersion  byte = 0x05 // + name + 0x00 + sort key: statepb.Version
+	PrefixCode     byte = 0x06 // + CID bytes: a module, original or metered
+	PrefixTag      byte = 0x07 // + tag + 0x00 + name: TagMark, the tag index of the registry
 )
 
 // Namespace names used in locations.
 const (
-	NamespaceAccounts = "accounts"
+	NamespaceAccounts  = "accounts"
+	NamespaceContracts = "contracts"
+	NamespaceVersions  = "versions"
 )
 
 // AccountKey is the store key of addr's account.

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/virtual-machine/vm/internal/contract"
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 	"github.com/virtual-machine/vm/internal/vmerr"
@@ -17,9 +18,15 @@ import (
 
 // Limits every node applies before looking at state.
 const (
-	MaxTxSize  = 64 << 10 // bytes of one encoded Tx
-	MaxMsgs    = 64       // messages in one body
-	MaxChainID = 64       // bytes of a chain id
+	MaxTxSize = 64 << 10 // bytes of one encoded Tx without a Deploy message
+	// MaxDeployTxSize bounds a Tx that carries a Deploy: room for a
+	// MaxCodeSize module plus its interface, manifest and envelope.
+	MaxDeployTxSize = MaxCodeSize + 256<<10
+	// MaxCodeSize is the largest module any chain accepts; a chain's
+	// parameters may set a lower limit.
+	MaxCodeSize = 4 << 20
+	MaxMsgs     = 64 // messages in one body
+	MaxChainID  = 64 // bytes of a chain id
 )
 
 // Hash is the SHA-256 of the encoded Tx: the hash CometBFT indexes by.
@@ -85,8 +92,8 @@ func Decode(b []byte, chainID string) (*Signed, error) {
 	if len(b) == 0 {
 		return nil, vmerr.E(op, vmerr.Decode, "empty transaction")
 	}
-	if len(b) > MaxTxSize {
-		return nil, vmerr.E(op, vmerr.TooLarge, "transaction is %d bytes, limit %d", len(b), MaxTxSize)
+	if len(b) > MaxDeployTxSize {
+		return nil, vmerr.E(op, vmerr.TooLarge, "transaction is %d bytes, limit %d", len(b), MaxDeployTxSize)
 	}
 	var t txpb.Tx
 	if err := strict.Unmarshal(b, &t); err != nil {
@@ -110,6 +117,9 @@ func Decode(b []byte, chainID string) (*Signed, error) {
 	}
 	if canon, err := marshal.Marshal(&body); err != nil || !bytes.Equal(canon, t.Body) {
 		return nil, vmerr.E(op, vmerr.Decode, "transaction body is not canonically encoded (unknown, repeated or reordered fields)")
+	}
+	if len(b) > MaxTxSize && !hasDeploy(&body) {
+		return nil, vmerr.E(op, vmerr.TooLarge, "transaction is %d bytes, limit %d without a deploy message", len(b), MaxTxSize)
 	}
 	if err := ValidateBody(&body, chainID); err != nil {
 		return nil, err
@@ -159,6 +169,16 @@ func ValidateMsg(m *txpb.Msg) error {
 		return checkPayment(op, "transfer", s.Transfer.GetTo(), s.Transfer.GetAmount())
 	case *txpb.Msg_Faucet:
 		return checkPayment(op, "faucet", s.Faucet.GetTo(), s.Faucet.GetAmount())
+	case *txpb.Msg_Deploy:
+		return checkDeploy(s.Deploy)
+	case *txpb.Msg_Yank:
+		if err := contract.ValidName(s.Yank.Name); err != nil {
+			return err
+		}
+		_, err := contract.ParseVersion(s.Yank.Version)
+		return err
+	case *txpb.Msg_ContractOwners:
+		return checkOwners(s.ContractOwners)
 	default:
 		return vmerr.E(op, vmerr.Invalid, "unknown or empty message type")
 	}

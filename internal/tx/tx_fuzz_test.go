@@ -21,6 +21,10 @@ func FuzzDecodeTx(f *testing.F) {
 		{ChainId: chain, Msgs: []*txpb.Msg{{Sum: &txpb.Msg_Faucet{Faucet: &txpb.Faucet{To: make([]byte, 20), Amount: 1}}}}},
 		{ChainId: chain, Msgs: []*txpb.Msg{{}}},
 		{ChainId: "other"},
+		{ChainId: chain, Fee: 3, Msgs: []*txpb.Msg{deployMsg(&txpb.Deploy{Name: "hello", Version: "1.0.0", Code: []byte("\x00asm\x01\x00\x00\x00"), Tags: []string{"demo"}})}},
+		{ChainId: chain, Msgs: []*txpb.Msg{deployMsg(&txpb.Deploy{Name: "c3", Version: "1.0.0-rc.1", Manifest: []byte(`{"steps":[]}`)})}},
+		{ChainId: chain, Msgs: []*txpb.Msg{{Sum: &txpb.Msg_Yank{Yank: &txpb.Yank{Name: "hello", Version: "1.0.0", Undo: true}}}}},
+		{ChainId: chain, Msgs: []*txpb.Msg{{Sum: &txpb.Msg_ContractOwners{ContractOwners: &txpb.ContractOwners{Name: "hello", Add: [][]byte{make([]byte, 20)}}}}}},
 	} {
 		b, err := tx.Sign(body, k)
 		if err != nil {

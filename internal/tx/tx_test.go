@@ -72,7 +72,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"empty", nil, vmerr.Decode},
 		{"garbage", []byte{0xff, 0xff, 0xff}, vmerr.Decode},
 		{"truncated", good[:len(good)-10], vmerr.Decode},
-		{"oversized", make([]byte, tx.MaxTxSize+1), vmerr.TooLarge},
+		{"oversized", make([]byte, tx.MaxDeployTxSize+1), vmerr.TooLarge},
 		{"wrong chain", sign(&txpb.TxBody{ChainId: "other", Msgs: []*txpb.Msg{transfer(to, 1)}}), vmerr.WrongChain},
 		{"no messages", sign(&txpb.TxBody{ChainId: chain}), vmerr.Invalid},
 		{"too many messages", sign(&txpb.TxBody{ChainId: chain, Msgs: many}), vmerr.TooLarge},
@@ -87,6 +87,52 @@ func TestDecodeRejects(t *testing.T) {
 			_, err := tx.Decode(tt.in, chain)
 			if got := vmerr.KindOf(err); got != tt.want {
 				t.Fatalf("kind = %v (%v), want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func deployMsg(d *txpb.Deploy) *txpb.Msg { return &txpb.Msg{Sum: &txpb.Msg_Deploy{Deploy: d}} }
+
+// TestRegistryMessages checks the stateless rules of Deploy, Yank and
+// ContractOwners.
+func TestRegistryMessages(t *testing.T) {
+	code := []byte("\x00asm\x01\x00\x00\x00")
+	addr := make([]byte, 20)
+	owners := func(o *txpb.ContractOwners) *txpb.Msg {
+		return &txpb.Msg{Sum: &txpb.Msg_ContractOwners{ContractOwners: o}}
+	}
+	yank := func(name, v string) *txpb.Msg {
+		return &txpb.Msg{Sum: &txpb.Msg_Yank{Yank: &txpb.Yank{Name: name, Version: v}}}
+	}
+	tests := []struct {
+		name string
+		in   *txpb.Msg
+		want vmerr.Kind
+	}{
+		{"deploy", deployMsg(&txpb.Deploy{Name: "hello", Version: "1.0.0", Code: code}), vmerr.OK},
+		{"composite", deployMsg(&txpb.Deploy{Name: "c3", Version: "1.0.0", Manifest: []byte("{}")}), vmerr.OK},
+		{"bad name", deployMsg(&txpb.Deploy{Name: "Hello", Version: "1.0.0", Code: code}), vmerr.Invalid},
+		{"bad version", deployMsg(&txpb.Deploy{Name: "hello", Version: "v1", Code: code}), vmerr.Invalid},
+		{"neither code nor manifest", deployMsg(&txpb.Deploy{Name: "hello", Version: "1.0.0"}), vmerr.Invalid},
+		{"both", deployMsg(&txpb.Deploy{Name: "hello", Version: "1.0.0", Code: code, Manifest: []byte("{}")}), vmerr.Invalid},
+		{"code too large", deployMsg(&txpb.Deploy{Name: "hello", Version: "1.0.0", Code: make([]byte, tx.MaxCodeSize+1)}), vmerr.TooLarge},
+		{"manifest too large", deployMsg(&txpb.Deploy{Name: "hello", Version: "1.0.0", Manifest: make([]byte, tx.MaxManifestSize+1)}), vmerr.TooLarge},
+		{"interface too large", deployMsg(&txpb.Deploy{Name: "hello", Version: "1.0.0", Code: code, Interface: make([]byte, tx.MaxInterfaceSize+1)}), vmerr.TooLarge},
+		{"bad tag", deployMsg(&txpb.Deploy{Name: "hello", Version: "1.0.0", Code: code, Tags: []string{"Nope!"}}), vmerr.Invalid},
+		{"control character in description", deployMsg(&txpb.Deploy{Name: "hello", Version: "1.0.0", Code: code, Description: "a\x01b"}), vmerr.Invalid},
+		{"yank", yank("hello", "1.0.0"), vmerr.OK},
+		{"yank a range", yank("hello", "^1"), vmerr.Invalid},
+		{"owners", owners(&txpb.ContractOwners{Name: "hello", Add: [][]byte{addr}}), vmerr.OK},
+		{"owners changing nothing", owners(&txpb.ContractOwners{Name: "hello"}), vmerr.Invalid},
+		{"owners short address", owners(&txpb.ContractOwners{Name: "hello", Remove: [][]byte{addr[:19]}}), vmerr.Invalid},
+		{"owners duplicate address", owners(&txpb.ContractOwners{Name: "hello", Add: [][]byte{addr}, Remove: [][]byte{addr}}), vmerr.Invalid},
+		{"owners bad new owner", owners(&txpb.ContractOwners{Name: "hello", NewOwner: addr[:3]}), vmerr.Invalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := vmerr.KindOf(tx.ValidateMsg(tt.in)); got != tt.want {
+				t.Fatalf("kind = %v (%v), want %v", got, tx.ValidateMsg(tt.in), tt.want)
 			}
 		})
 	}

@@ -218,9 +218,15 @@ func (r *Runtime) Config() Config { return r.cfg }
 // MeterConfig returns the metering configuration this runtime expects:
 // meter.DefaultConfig with the runtime's memory cap and the Host ABI v1
 // import list (ABI and WASI functions with their exact signatures).
-func (r *Runtime) MeterConfig() meter.Config {
+func (r *Runtime) MeterConfig() meter.Config { return r.cfg.MeterConfig() }
+
+// MeterConfig returns the metering configuration of runtimes with c:
+// meter.DefaultConfig with c's memory cap and the Host ABI v1 import list.
+// The ledger meters deployed code with DefaultConfig().MeterConfig(), so
+// it is part of consensus: changing it changes every metered hash.
+func (c Config) MeterConfig() meter.Config {
 	mc := meter.DefaultConfig()
-	mc.MaxMemoryPages = r.cfg.MaxMemoryPages
+	mc.MaxMemoryPages = c.MaxMemoryPages
 	mc.AllowImport = AllowImport
 	return mc
 }

@@ -1,8 +1,11 @@
 // Package apitest owns an in-memory api.Backend for tests of the API, its
 // client and the CLI. It is a small but real ledger — accounts, transfers,
-// the devnet faucet, fees, nonces, signature checks — over an in-memory
-// IAVL tree, so accounts come with genuine ICS23 proofs that
-// state.VerifyLocation accepts, plus blocks, a tx index and an event feed.
+// the devnet faucet, fees, nonces, signature checks, and the contract
+// registry (deploy with metering, composites, yank, owners, range
+// resolution: api.ContractBackend) — over an in-memory IAVL tree with the
+// ledger's state keys, so accounts and registry records come with genuine
+// ICS23 proofs that state.VerifyLocation accepts, plus blocks, a tx index
+// and an event feed.
 // It is not a node: each accepted transaction gets its own block at once,
 // and there is no consensus. internal/chain.Node is the real Backend.
 package apitest
@@ -27,6 +30,7 @@ import (
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 	"github.com/virtual-machine/vm/internal/vmerr"
+	wt "github.com/virtual-machine/vm/internal/wasm/wasmtest"
 )
 
 // Config sets up a Backend.
@@ -37,6 +41,10 @@ type Config struct {
 	FaucetSupply uint64 // GAS in the faucet pool at genesis; default 1e15
 	FaucetMax    uint64 // largest faucet amount per message; default 1e9
 	SubBuffer    int    // blocks buffered per subscriber before it is dropped; default 64
+	// DeployFeePerKiB is charged per started KiB of a Deploy's payload on
+	// top of MinFee (contract.DeployFee).
+	DeployFeePerKiB uint64
+	MaxCodeSize     int // largest module a Deploy may carry; default tx.MaxCodeSize
 }
 
 // genesisTime is block 1's time; block h is h-1 seconds later.
@@ -77,6 +85,9 @@ func New(cfg Config) (*Backend, error) {
 	}
 	if cfg.SubBuffer <= 0 {
 		cfg.SubBuffer = 64
+	}
+	if cfg.MaxCodeSize <= 0 || cfg.MaxCodeSize > tx.MaxCodeSize {
+		cfg.MaxCodeSize = tx.MaxCodeSize
 	}
 	b := &Backend{cfg: cfg, tree: iavl.NewMutableTree(dbm.NewMemDB(), 0, true, iavl.NewNopLogger()),
 		txs: map[tx.Hash]apitype.Tx{}, subs: map[*sub]struct{}{}}
@@ -130,8 +141,11 @@ func (b *Backend) SubmitTx(ctx context.Context, raw []byte, waitCommit bool) (ap
 	if err != nil {
 		return apitype.SubmitResult{Hash: hash.String(), Code: uint32(vmerr.KindOf(err)), Log: err.Error()}, nil
 	}
-	if t, ok := b.txs[hash]; ok { // resubmitting is idempotent, as on a node
-		return apitype.SubmitResult{Hash: t.Hash, Code: t.Code, Log: t.Log, Height: t.Height}, nil
+	// Resubmitting a tx whose nonce is used answers its recorded result, as
+	// on a node; a refused tx consumed no nonce, so its bytes run again.
+	prev, seen := b.txs[hash]
+	if seen && (prev.Code == 0 || b.nonceUsed(s)) {
+		return apitype.SubmitResult{Hash: prev.Hash, Code: prev.Code, Log: prev.Log, Height: prev.Height}, nil
 	}
 	events, err := b.apply(s)
 	result := apitype.TxResult{Hash: hash.String(), Events: events}
@@ -144,12 +158,24 @@ func (b *Backend) SubmitTx(ctx context.Context, raw []byte, waitCommit bool) (ap
 	}
 	body, _ := protojson.Marshal(s.Body)
 	result.Height = blk.Height
-	b.txs[hash] = apitype.Tx{Hash: result.Hash, Height: blk.Height, Code: result.Code, Log: result.Log,
-		Events: result.Events, Tx: hex.EncodeToString(raw), Body: body}
+	if !seen || result.Code == 0 { // a failed re-inclusion never replaces the earlier entry
+		b.txs[hash] = apitype.Tx{Hash: result.Hash, Height: blk.Height, Code: result.Code, Log: result.Log,
+			Events: result.Events, Tx: hex.EncodeToString(raw), Body: body}
+	}
 	if !waitCommit {
 		return apitype.SubmitResult{Hash: result.Hash}, nil
 	}
 	return apitype.SubmitResult{Hash: result.Hash, Code: result.Code, Log: result.Log, Height: blk.Height}, nil
+}
+
+// nonceUsed reports whether s's signer has moved past s's nonce.
+func (b *Backend) nonceUsed(s *tx.Signed) bool {
+	v, err := b.tree.Get(state.AccountKey(s.Signer))
+	if err != nil {
+		return false
+	}
+	acc, err := state.DecodeAccount(v)
+	return err == nil && acc.Nonce > s.Body.Nonce
 }
 
 // Account returns addr's account at height (0 = latest). With prove, the
@@ -247,7 +273,8 @@ func (b *Backend) Status(ctx context.Context) (apitype.Status, error) {
 	last := b.blocks[len(b.blocks)-1]
 	st := apitype.Status{ChainID: b.cfg.ChainID, NodeVersion: "apitest", LatestHeight: last.Height,
 		LatestBlockHash: last.Hash, LatestAppHash: last.AppHash, LatestBlockTime: last.Time, Validators: 1,
-		FaucetEnabled: b.cfg.Faucet, MinFee: strconv.FormatUint(b.cfg.MinFee, 10)}
+		FaucetEnabled: b.cfg.Faucet, MinFee: strconv.FormatUint(b.cfg.MinFee, 10),
+		DeployFeePerKiB: strconv.FormatUint(b.cfg.DeployFeePerKiB, 10), MaxCodeSize: b.cfg.MaxCodeSize}
 	if b.cfg.Faucet {
 		st.FaucetAddress = FaucetPool().String()
 	}
@@ -364,6 +391,15 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 	if body.Fee < b.cfg.MinFee && !(faucetOnly && b.cfg.Faucet && body.Fee == 0) {
 		return nil, vmerr.E(op, vmerr.InsufficientFunds, "fee %d below the minimum %d", body.Fee, b.cfg.MinFee)
 	}
+	extra, err := b.deployFees(body)
+	if err != nil {
+		return nil, err
+	}
+	if need := b.cfg.MinFee + extra; extra > 0 && body.Fee < need {
+		return nil, vmerr.E(op, vmerr.Invalid, "fee %d is below the required %d (minimum %d plus %d per started KiB deployed)",
+			body.Fee, need, b.cfg.MinFee, b.cfg.DeployFeePerKiB)
+	}
+	w := &work{tree: b.tree, height: int64(len(b.blocks)) + 1}
 	events := []apitype.Event{{Type: "tx", Attributes: map[string]string{"signer": s.Signer.String(), "nonce": strconv.FormatUint(body.Nonce, 10)}}}
 	if body.Fee > 0 {
 		if err := move(s.Signer, FeeCollector(), body.Fee); err != nil {
@@ -393,6 +429,23 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 				return nil, vmerr.E(op, vmerr.KindOf(err), "message %d: %w", i, err)
 			}
 			events = append(events, apitype.Event{Type: "faucet", Attributes: map[string]string{"to": to.String(), "amount": strconv.FormatUint(f.Amount, 10)}})
+		default:
+			var ev apitype.Event
+			var err error
+			switch msg := m.GetSum().(type) {
+			case *txpb.Msg_Deploy:
+				ev, err = b.deploy(w, s.Signer, msg.Deploy)
+			case *txpb.Msg_Yank:
+				ev, err = yank(w, s.Signer, msg.Yank)
+			case *txpb.Msg_ContractOwners:
+				ev, err = owners(w, s.Signer, msg.ContractOwners)
+			default:
+				err = vmerr.E(op, vmerr.Invalid, "unknown message type")
+			}
+			if err != nil {
+				return nil, vmerr.E(op, vmerr.KindOf(err), "message %d: %w", i, err)
+			}
+			events = append(events, ev)
 		}
 	}
 	acc, err := get(s.Signer)
@@ -405,6 +458,9 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 		if err := b.put(a, v); err != nil {
 			return nil, err
 		}
+	}
+	if err := w.flush(); err != nil {
+		return nil, err
 	}
 	return events, nil
 }
@@ -464,4 +520,34 @@ func Transfer(to crypto.Address, amount uint64) *txpb.Msg {
 // Faucet is a Faucet message.
 func Faucet(to crypto.Address, amount uint64) *txpb.Msg {
 	return &txpb.Msg{Sum: &txpb.Msg_Faucet{Faucet: &txpb.Faucet{To: to[:], Amount: amount}}}
+}
+
+// Deploy is a Deploy message publishing code (a module) or, when code is
+// nil, manifest (a composite) as name@version.
+func Deploy(name, version string, code, manifest []byte) *txpb.Msg {
+	return &txpb.Msg{Sum: &txpb.Msg_Deploy{Deploy: &txpb.Deploy{Name: name, Version: version, Code: code, Manifest: manifest}}}
+}
+
+// Yank is a Yank message (with undo, an un-yank).
+func Yank(name, version string, undo bool) *txpb.Msg {
+	return &txpb.Msg{Sum: &txpb.Msg_Yank{Yank: &txpb.Yank{Name: name, Version: version, Undo: undo}}}
+}
+
+// AddMaintainer is a ContractOwners message adding one maintainer.
+func AddMaintainer(name string, who crypto.Address) *txpb.Msg {
+	return &txpb.Msg{Sum: &txpb.Msg_ContractOwners{ContractOwners: &txpb.ContractOwners{Name: name, Add: [][]byte{who[:]}}}}
+}
+
+// EchoModule is a Host ABI v1 module exporting "echo" (output = input)
+// and one more function named extra (so modules differ by extra).
+func EchoModule(extra string) []byte {
+	i32 := wt.I32
+	m := wt.New()
+	inLen := m.Import("vm", "input_len", nil, []byte{i32})
+	inRead := m.Import("vm", "input_read", []byte{i32}, nil)
+	out := m.Import("vm", "output_write", []byte{i32, i32}, nil)
+	m.Memory(1, 1)
+	m.Export("echo", m.Func(nil, nil, nil, wt.Code{}.I32(0).Call(inRead).I32(0).Call(inLen).Call(out)))
+	m.Export(extra, m.Func(nil, nil, nil, wt.Code{}))
+	return m.Bytes()
 }

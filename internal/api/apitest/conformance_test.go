@@ -13,6 +13,7 @@ import (
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/nodetest"
 	"github.com/virtual-machine/vm/internal/tx"
+	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
 // TestConformanceFake runs the Backend conformance suite on the fake.
@@ -101,4 +102,87 @@ func (o overHTTP) Status(ctx context.Context) (apitype.Status, error) { return o
 
 func (o overHTTP) Subscribe(ctx context.Context) (<-chan apitype.BlockEvents, error) {
 	return o.c.Blocks(ctx)
+}
+
+// TestContractConformanceFake runs the registry suite on the fake, with a
+// deploy fee so fees are checked.
+func TestContractConformanceFake(t *testing.T) {
+	b, err := apitest.New(apitest.Config{Faucet: true, MinFee: 2, DeployFeePerKiB: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	k := fundedKey(t, b, 1_000_000)
+	apitest.ContractConformance(t, b, k)
+}
+
+// TestContractConformanceFakeOverHTTP runs the registry suite on the fake
+// through the API server and the client.
+func TestContractConformanceFakeOverHTTP(t *testing.T) {
+	b, err := apitest.New(apitest.Config{Faucet: true, MinFee: 1, DeployFeePerKiB: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	srv := api.New(b, api.Options{})
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	defer srv.Close()
+	k := fundedKey(t, b, 1_000_000)
+	apitest.ContractConformance(t, overHTTP{client.New(ts.URL)}, k)
+}
+
+// TestContractConformanceNode runs the registry suite on a real devnet
+// node through its API and the client.
+func TestContractConformanceNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	env := nodetest.Start(t)
+	apitest.ContractConformance(t, overHTTP{env.Client}, env.Key)
+}
+
+func fundedKey(t *testing.T, b *apitest.Backend, amount uint64) crypto.PrivKey {
+	t.Helper()
+	k, err := crypto.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Sign(k, 0, 0, apitest.Faucet(k.Address(), amount))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := b.SubmitTx(context.Background(), raw, true); err != nil || res.Code != 0 {
+		t.Fatalf("fund: %+v %v", res, err)
+	}
+	return k
+}
+
+var _ apitest.RegistryBackend = overHTTP{}
+
+func (o overHTTP) Contracts(ctx context.Context, q apitype.ContractQuery) (apitype.ContractList, error) {
+	return o.c.Contracts(ctx, q)
+}
+
+func (o overHTTP) Contract(ctx context.Context, name string, height int64, _ bool) (apitype.Contract, error) {
+	return o.c.Contract(ctx, name, height)
+}
+
+func (o overHTTP) ContractVersions(ctx context.Context, name string, height int64) (apitype.VersionList, error) {
+	if height != 0 {
+		return apitype.VersionList{}, vmerr.E("overHTTP", vmerr.Invalid, "the client lists versions at the latest height only")
+	}
+	return o.c.ContractVersions(ctx, name)
+}
+
+func (o overHTTP) ContractVersion(ctx context.Context, name, rng string, height int64, _ bool) (apitype.ContractVersion, error) {
+	return o.c.ContractVersion(ctx, name, rng, height)
+}
+
+func (o overHTTP) ContractCode(ctx context.Context, name, rng string, metered bool, height int64) (apitype.ContractVersion, []byte, error) {
+	if height != 0 {
+		return apitype.ContractVersion{}, nil, vmerr.E("overHTTP", vmerr.Invalid, "the client fetches code at the latest height only")
+	}
+	code, v, err := o.c.ContractCode(ctx, name, rng, metered)
+	return v, code, err
 }

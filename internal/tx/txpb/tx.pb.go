@@ -163,6 +163,9 @@ type Msg struct {
 	//
 	//	*Msg_Transfer
 	//	*Msg_Faucet
+	//	*Msg_Deploy
+	//	*Msg_Yank
+	//	*Msg_ContractOwners
 	Sum           isMsg_Sum `protobuf_oneof:"sum"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -223,6 +226,33 @@ func (x *Msg) GetFaucet() *Faucet {
 	return nil
 }
 
+func (x *Msg) GetDeploy() *Deploy {
+	if x != nil {
+		if x, ok := x.Sum.(*Msg_Deploy); ok {
+			return x.Deploy
+		}
+	}
+	return nil
+}
+
+func (x *Msg) GetYank() *Yank {
+	if x != nil {
+		if x, ok := x.Sum.(*Msg_Yank); ok {
+			return x.Yank
+		}
+	}
+	return nil
+}
+
+func (x *Msg) GetContractOwners() *ContractOwners {
+	if x != nil {
+		if x, ok := x.Sum.(*Msg_ContractOwners); ok {
+			return x.ContractOwners
+		}
+	}
+	return nil
+}
+
 type isMsg_Sum interface {
 	isMsg_Sum()
 }
@@ -235,9 +265,27 @@ type Msg_Faucet struct {
 	Faucet *Faucet `protobuf:"bytes,2,opt,name=faucet,proto3,oneof"`
 }
 
+type Msg_Deploy struct {
+	Deploy *Deploy `protobuf:"bytes,3,opt,name=deploy,proto3,oneof"`
+}
+
+type Msg_Yank struct {
+	Yank *Yank `protobuf:"bytes,4,opt,name=yank,proto3,oneof"`
+}
+
+type Msg_ContractOwners struct {
+	ContractOwners *ContractOwners `protobuf:"bytes,5,opt,name=contract_owners,json=contractOwners,proto3,oneof"`
+}
+
 func (*Msg_Transfer) isMsg_Sum() {}
 
 func (*Msg_Faucet) isMsg_Sum() {}
+
+func (*Msg_Deploy) isMsg_Sum() {}
+
+func (*Msg_Yank) isMsg_Sum() {}
+
+func (*Msg_ContractOwners) isMsg_Sum() {}
 
 // Transfer moves amount GAS from the signer to `to`.
 type Transfer struct {
@@ -347,6 +395,233 @@ func (x *Faucet) GetAmount() uint64 {
 	return 0
 }
 
+// Deploy publishes a new version of the contract chain `name`. The first
+// publisher of a name owns it; later versions may be published by the
+// owner or a maintainer. Exactly one of code and manifest is set.
+type Deploy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`           // lowercase, see internal/contract.ValidName
+	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`     // strict semver without build metadata, new in this chain
+	Code          []byte                 `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`           // original WebAssembly module; the node meters it
+	Manifest      []byte                 `protobuf:"bytes,4,opt,name=manifest,proto3" json:"manifest,omitempty"`   // composite manifest JSON (docs/COMPOSITES.md)
+	Interface     []byte                 `protobuf:"bytes,5,opt,name=interface,proto3" json:"interface,omitempty"` // optional interface JSON: functions with JSON Schemas
+	Description   string                 `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
+	Tags          []string               `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Deploy) Reset() {
+	*x = Deploy{}
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Deploy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Deploy) ProtoMessage() {}
+
+func (x *Deploy) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Deploy.ProtoReflect.Descriptor instead.
+func (*Deploy) Descriptor() ([]byte, []int) {
+	return file_proto_vm_tx_v1_tx_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Deploy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Deploy) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Deploy) GetCode() []byte {
+	if x != nil {
+		return x.Code
+	}
+	return nil
+}
+
+func (x *Deploy) GetManifest() []byte {
+	if x != nil {
+		return x.Manifest
+	}
+	return nil
+}
+
+func (x *Deploy) GetInterface() []byte {
+	if x != nil {
+		return x.Interface
+	}
+	return nil
+}
+
+func (x *Deploy) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Deploy) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// Yank marks a version as not resolvable by ranges (an exact version still
+// resolves). undo reverses it. Owner or maintainer only.
+type Yank struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version       string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Undo          bool                   `protobuf:"varint,3,opt,name=undo,proto3" json:"undo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Yank) Reset() {
+	*x = Yank{}
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Yank) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Yank) ProtoMessage() {}
+
+func (x *Yank) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Yank.ProtoReflect.Descriptor instead.
+func (*Yank) Descriptor() ([]byte, []int) {
+	return file_proto_vm_tx_v1_tx_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Yank) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Yank) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Yank) GetUndo() bool {
+	if x != nil {
+		return x.Undo
+	}
+	return false
+}
+
+// ContractOwners changes who may publish: add and remove maintainers
+// (owner or maintainer), or hand the chain to new_owner (owner only).
+type ContractOwners struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Add           [][]byte               `protobuf:"bytes,2,rep,name=add,proto3" json:"add,omitempty"`                           // 20-byte addresses
+	Remove        [][]byte               `protobuf:"bytes,3,rep,name=remove,proto3" json:"remove,omitempty"`                     // 20-byte addresses
+	NewOwner      []byte                 `protobuf:"bytes,4,opt,name=new_owner,json=newOwner,proto3" json:"new_owner,omitempty"` // 20-byte address, or empty for no transfer
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContractOwners) Reset() {
+	*x = ContractOwners{}
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContractOwners) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContractOwners) ProtoMessage() {}
+
+func (x *ContractOwners) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContractOwners.ProtoReflect.Descriptor instead.
+func (*ContractOwners) Descriptor() ([]byte, []int) {
+	return file_proto_vm_tx_v1_tx_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ContractOwners) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ContractOwners) GetAdd() [][]byte {
+	if x != nil {
+		return x.Add
+	}
+	return nil
+}
+
+func (x *ContractOwners) GetRemove() [][]byte {
+	if x != nil {
+		return x.Remove
+	}
+	return nil
+}
+
+func (x *ContractOwners) GetNewOwner() []byte {
+	if x != nil {
+		return x.NewOwner
+	}
+	return nil
+}
+
 var File_proto_vm_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_proto_vm_tx_v1_tx_proto_rawDesc = "" +
@@ -360,17 +635,37 @@ const file_proto_vm_tx_v1_tx_proto_rawDesc = "" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12\x14\n" +
 	"\x05nonce\x18\x02 \x01(\x04R\x05nonce\x12\x10\n" +
 	"\x03fee\x18\x03 \x01(\x04R\x03fee\x12!\n" +
-	"\x04msgs\x18\x04 \x03(\v2\r.vm.tx.v1.MsgR\x04msgs\"j\n" +
+	"\x04msgs\x18\x04 \x03(\v2\r.vm.tx.v1.MsgR\x04msgs\"\x81\x02\n" +
 	"\x03Msg\x120\n" +
 	"\btransfer\x18\x01 \x01(\v2\x12.vm.tx.v1.TransferH\x00R\btransfer\x12*\n" +
-	"\x06faucet\x18\x02 \x01(\v2\x10.vm.tx.v1.FaucetH\x00R\x06faucetB\x05\n" +
+	"\x06faucet\x18\x02 \x01(\v2\x10.vm.tx.v1.FaucetH\x00R\x06faucet\x12*\n" +
+	"\x06deploy\x18\x03 \x01(\v2\x10.vm.tx.v1.DeployH\x00R\x06deploy\x12$\n" +
+	"\x04yank\x18\x04 \x01(\v2\x0e.vm.tx.v1.YankH\x00R\x04yank\x12C\n" +
+	"\x0fcontract_owners\x18\x05 \x01(\v2\x18.vm.tx.v1.ContractOwnersH\x00R\x0econtractOwnersB\x05\n" +
 	"\x03sum\"2\n" +
 	"\bTransfer\x12\x0e\n" +
 	"\x02to\x18\x01 \x01(\fR\x02to\x12\x16\n" +
 	"\x06amount\x18\x02 \x01(\x04R\x06amount\"0\n" +
 	"\x06Faucet\x12\x0e\n" +
 	"\x02to\x18\x01 \x01(\fR\x02to\x12\x16\n" +
-	"\x06amount\x18\x02 \x01(\x04R\x06amountB0Z.github.com/virtual-machine/vm/internal/tx/txpbb\x06proto3"
+	"\x06amount\x18\x02 \x01(\x04R\x06amount\"\xba\x01\n" +
+	"\x06Deploy\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\fR\x04code\x12\x1a\n" +
+	"\bmanifest\x18\x04 \x01(\fR\bmanifest\x12\x1c\n" +
+	"\tinterface\x18\x05 \x01(\fR\tinterface\x12 \n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x12\x12\n" +
+	"\x04tags\x18\a \x03(\tR\x04tags\"H\n" +
+	"\x04Yank\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\x12\n" +
+	"\x04undo\x18\x03 \x01(\bR\x04undo\"k\n" +
+	"\x0eContractOwners\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03add\x18\x02 \x03(\fR\x03add\x12\x16\n" +
+	"\x06remove\x18\x03 \x03(\fR\x06remove\x12\x1b\n" +
+	"\tnew_owner\x18\x04 \x01(\fR\bnewOwnerB0Z.github.com/virtual-machine/vm/internal/tx/txpbb\x06proto3"
 
 var (
 	file_proto_vm_tx_v1_tx_proto_rawDescOnce sync.Once
@@ -384,23 +679,29 @@ func file_proto_vm_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_proto_vm_tx_v1_tx_proto_rawDescData
 }
 
-var file_proto_vm_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_proto_vm_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_proto_vm_tx_v1_tx_proto_goTypes = []any{
-	(*Tx)(nil),       // 0: vm.tx.v1.Tx
-	(*TxBody)(nil),   // 1: vm.tx.v1.TxBody
-	(*Msg)(nil),      // 2: vm.tx.v1.Msg
-	(*Transfer)(nil), // 3: vm.tx.v1.Transfer
-	(*Faucet)(nil),   // 4: vm.tx.v1.Faucet
+	(*Tx)(nil),             // 0: vm.tx.v1.Tx
+	(*TxBody)(nil),         // 1: vm.tx.v1.TxBody
+	(*Msg)(nil),            // 2: vm.tx.v1.Msg
+	(*Transfer)(nil),       // 3: vm.tx.v1.Transfer
+	(*Faucet)(nil),         // 4: vm.tx.v1.Faucet
+	(*Deploy)(nil),         // 5: vm.tx.v1.Deploy
+	(*Yank)(nil),           // 6: vm.tx.v1.Yank
+	(*ContractOwners)(nil), // 7: vm.tx.v1.ContractOwners
 }
 var file_proto_vm_tx_v1_tx_proto_depIdxs = []int32{
 	2, // 0: vm.tx.v1.TxBody.msgs:type_name -> vm.tx.v1.Msg
 	3, // 1: vm.tx.v1.Msg.transfer:type_name -> vm.tx.v1.Transfer
 	4, // 2: vm.tx.v1.Msg.faucet:type_name -> vm.tx.v1.Faucet
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	5, // 3: vm.tx.v1.Msg.deploy:type_name -> vm.tx.v1.Deploy
+	6, // 4: vm.tx.v1.Msg.yank:type_name -> vm.tx.v1.Yank
+	7, // 5: vm.tx.v1.Msg.contract_owners:type_name -> vm.tx.v1.ContractOwners
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_proto_vm_tx_v1_tx_proto_init() }
@@ -411,6 +712,9 @@ func file_proto_vm_tx_v1_tx_proto_init() {
 	file_proto_vm_tx_v1_tx_proto_msgTypes[2].OneofWrappers = []any{
 		(*Msg_Transfer)(nil),
 		(*Msg_Faucet)(nil),
+		(*Msg_Deploy)(nil),
+		(*Msg_Yank)(nil),
+		(*Msg_ContractOwners)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -418,7 +722,7 @@ func file_proto_vm_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_vm_tx_v1_tx_proto_rawDesc), len(file_proto_vm_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,48 @@
+package ledger
+
+import (
+	"github.com/virtual-machine/vm/internal/contract"
+	"github.com/virtual-machine/vm/internal/tx/txpb"
+	"github.com/virtual-machine/vm/internal/vmerr"
+)
+
+// RequiredFee is the least fee body must pay: MinFee plus DeployFeePerKiB
+// per started KiB of each Deploy's payload; 0 for a faucet-only body on a
+// faucet chain. Errors: Overflow.
+func (p Params) RequiredFee(body *txpb.TxBody) (uint64, error) {
+	if p.FaucetEnabled && faucetOnly(body) {
+		return 0, nil
+	}
+	fee := p.MinFee
+	for _, m := range body.Msgs {
+		d := m.GetDeploy()
+		if d == nil {
+			continue
+		}
+		f, err := contract.DeployFee(p.DeployFeePerKiB, d)
+		if err != nil {
+			return 0, err
+		}
+		if fee+f < fee {
+			return 0, vmerr.E("ledger.fee", vmerr.Overflow, "deploy fees overflow")
+		}
+		fee += f
+	}
+	return fee, nil
+}
+
+// checkFee refuses a body whose fee is below RequiredFee (kind Invalid).
+func (p Params) checkFee(body *txpb.TxBody) error {
+	need, err := p.RequiredFee(body)
+	if err != nil {
+		return err
+	}
+	if body.Fee < need && need == p.MinFee {
+		return vmerr.E("ledger.fee", vmerr.Invalid, "fee %d is below the minimum %d", body.Fee, need)
+	}
+	if body.Fee < need {
+		return vmerr.E("ledger.fee", vmerr.Invalid, "fee %d is below the required %d (minimum %d plus %d per started KiB deployed)",
+			body.Fee, need, p.MinFee, p.DeployFeePerKiB)
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+// Package statepb holds the protobuf types generated from
+// proto/vm/state/v1/contract.proto; regenerate with `make proto`.
+package statepb
