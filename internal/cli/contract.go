@@ -51,6 +51,8 @@ type runView struct {
 	ResultHash   string       `json:"result_hash,omitempty"`
 	Metered      bool         `json:"metered"`
 	Engine       wasm.Engine  `json:"engine"`
+	Contract     string       `json:"contract,omitempty"` // NAME@VERSION run, for a deployed ref
+	Steps        []stepView   `json:"steps,omitempty"`    // a composite's steps, in run order
 }
 
 func newContractRunCmd(g *globals) *cobra.Command {
@@ -62,10 +64,12 @@ func newContractRunCmd(g *globals) *cobra.Command {
 		timeout                            time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "run FILE.wasm --fn NAME",
+		Use:   "run FILE.wasm|NAME@RANGE --fn NAME",
 		Short: "Run a contract function locally (no chain, in-memory state)",
 		Long: "Meters FILE.wasm (unless --unmetered), runs the exported function NAME (no params, no results)\n" +
 			"with the given input against an empty in-memory state, and prints the result.\n" +
+			"NAME@RANGE instead resolves a deployed contract on --node and runs its metered module (checked\n" +
+			"against its CID); a composite runs all its pinned steps as one call with one gas budget (--fn run).\n" +
 			"--input is the input bytes as given, @FILE to read a file, or - for stdin.\n" +
 			"Exit code: 0 for status ok, 2 for any other contract status, 1 for a usage or host error.",
 		Args: cobra.ExactArgs(1),
@@ -73,9 +77,13 @@ func newContractRunCmd(g *globals) *cobra.Command {
 			if fn == "" {
 				return fmt.Errorf("--fn is required")
 			}
-			bin, err := readLimited(args[0], g.stdin)
-			if err != nil {
-				return err
+			deployed := isDeployedRef(args[0])
+			var bin []byte
+			var err error
+			if !deployed {
+				if bin, err = readLimited(args[0], g.stdin); err != nil {
+					return err
+				}
 			}
 			in, err := contractInput(input, g.stdin)
 			if err != nil {
@@ -99,6 +107,16 @@ func newContractRunCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer rt.Close(context.WithoutCancel(ctx))
+			req := wasm.Request{Fn: fn, Input: in, GasLimit: gas, Caller: caller, Height: height, Time: blockTime,
+				Seed: seed, State: &wasm.MemState{}}
+			if deployed {
+				begin := time.Now()
+				res, steps, label, err := runDeployed(ctx, g, rt, args[0], req)
+				if err != nil {
+					return err
+				}
+				return g.printResult(res, time.Since(begin), true, rt.Config().Engine, label, steps)
+			}
 			code := bin
 			if !unmetered {
 				code, err = rt.Meter(bin)
@@ -119,35 +137,11 @@ func newContractRunCmd(g *globals) *cobra.Command {
 				return &exitError{code: exitContractFailed}
 			}
 			begin := time.Now()
-			res, err := rt.Call(ctx, m, wasm.Request{
-				Fn: fn, Input: in, GasLimit: gas, Caller: caller, Height: height, Time: blockTime,
-				Seed: seed, State: &wasm.MemState{},
-			})
-			elapsed := time.Since(begin)
+			res, err := rt.Call(ctx, m, req)
 			if err != nil {
 				return err
 			}
-			h, err := res.Hash()
-			if err != nil {
-				return err
-			}
-			v := runView{Status: res.Status, GasUsed: res.GasUsed, ElapsedNS: elapsed.Nanoseconds(), Error: res.Error,
-				Logs: nonNil(res.Logs), Events: nonNil(res.Events), ReadSet: nonNil(res.ReadSet),
-				WriteSet: nonNil(res.WriteSet), ResultHash: hex.EncodeToString(h[:]), Metered: m.Metered(),
-				Engine: rt.Config().Engine}
-			if utf8.Valid(res.Output) {
-				s := string(res.Output)
-				v.Output = &s
-			} else {
-				v.OutputBase64 = base64.StdEncoding.EncodeToString(res.Output)
-			}
-			if err := g.print(v, func(w io.Writer) { printRun(w, &v) }); err != nil {
-				return err
-			}
-			if res.Status != wasm.StatusOK {
-				return &exitError{code: exitContractFailed}
-			}
-			return nil
+			return g.printResult(res, time.Since(begin), m.Metered(), rt.Config().Engine, "", nil)
 		},
 	}
 	f := cmd.Flags()
@@ -164,7 +158,39 @@ func newContractRunCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// printResult prints a run's result; a status other than ok is exit code
+// exitContractFailed.
+func (g *globals) printResult(res *wasm.Result, elapsed time.Duration, metered bool, engine wasm.Engine, label string, steps []stepView) error {
+	h, err := res.Hash()
+	if err != nil {
+		return err
+	}
+	v := runView{Status: res.Status, GasUsed: res.GasUsed, ElapsedNS: elapsed.Nanoseconds(), Error: res.Error,
+		Logs: nonNil(res.Logs), Events: nonNil(res.Events), ReadSet: nonNil(res.ReadSet),
+		WriteSet: nonNil(res.WriteSet), ResultHash: hex.EncodeToString(h[:]), Metered: metered,
+		Engine: engine, Contract: label, Steps: steps}
+	if utf8.Valid(res.Output) {
+		s := string(res.Output)
+		v.Output = &s
+	} else {
+		v.OutputBase64 = base64.StdEncoding.EncodeToString(res.Output)
+	}
+	if err := g.print(v, func(w io.Writer) { printRun(w, &v) }); err != nil {
+		return err
+	}
+	if res.Status != wasm.StatusOK {
+		return &exitError{code: exitContractFailed}
+	}
+	return nil
+}
+
 func printRun(w io.Writer, v *runView) {
+	if v.Contract != "" {
+		fmt.Fprintf(w, "contract: %s\n", v.Contract)
+	}
+	for _, s := range v.Steps {
+		fmt.Fprintf(w, "step:     %s %s@%s.%s %s gas %d\n", s.ID, s.Contract, s.Version, s.Fn, s.Status, s.GasUsed)
+	}
 	fmt.Fprintf(w, "status:   %s\n", v.Status)
 	if v.Error != "" {
 		fmt.Fprintf(w, "error:    %s\n", v.Error)

@@ -215,6 +215,33 @@ func chainScenario(t *testing.T, e *chainEnv) {
 		t.Errorf("get composite: %+v", r)
 	}
 
+	// run: a deployed contract, then the composite as one call, locally.
+	var run struct {
+		Status, Contract string
+		Output           *string
+		GasUsed          uint64 `json:"gas_used"`
+		Steps            []struct {
+			ID, Version string
+			GasUsed     uint64 `json:"gas_used"`
+		}
+	}
+	e.runJSON(t, &run, "contract", "run", "hello@^1", "--fn", e.fn, "--input", `{"name":"ada"}`)
+	if run.Status != "ok" || run.Contract != "hello@1.0.1" || run.Output == nil || !strings.Contains(*run.Output, "ada") {
+		t.Errorf("run hello@^1: %+v", run)
+	}
+	single := run.GasUsed
+	e.runJSON(t, &run, "contract", "run", "c3@^1", "--fn", "run", "--input", `{"name":"ada"}`)
+	if run.Status != "ok" || run.Contract != "c3@1.0.0" || len(run.Steps) != 2 || run.Steps[0].Version != "1.0.1" ||
+		run.Output == nil || !strings.Contains(*run.Output, "ada") || run.GasUsed != run.Steps[0].GasUsed+run.Steps[1].GasUsed || run.Steps[0].GasUsed != single {
+		t.Errorf("run c3@^1: %+v", run)
+	}
+	if r := e.run(t, "contract", "run", "c3@^1", "--fn", "run", "--gas", "10", "--input", `{"name":"ada"}`); r.code != 2 || !strings.Contains(r.stdout, "out_of_gas") {
+		t.Errorf("run c3 with 10 gas: %+v", r)
+	}
+	if r := e.run(t, "contract", "run", "c3@^1", "--fn", e.fn); r.code != 1 || !strings.Contains(r.stderr, "composite") {
+		t.Errorf("run c3 with another fn: %+v", r)
+	}
+
 	// list: by query, by tag, one page.
 	var list []apitype.Contract
 	e.runJSON(t, &list, "contract", "list")
