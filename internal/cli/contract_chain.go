@@ -628,9 +628,10 @@ func minFee(ctx context.Context, c *client.Client, override string) (uint64, err
 }
 
 // verifyVersion checks that v's Location proves the stored record of
-// exactly this version with exactly these fields (the chain's owner
-// aside: it lives in the registry entry), that the proof verifies, and
-// that a block header commits its app hash.
+// exactly this version with exactly these fields, that the proof
+// verifies, and that a block header commits its app hash; the owner,
+// which lives in the registry entry, is checked against that entry's own
+// proof at the same height.
 func verifyVersion(ctx context.Context, c *client.Client, v apitype.ContractVersion) error {
 	loc := v.Location
 	if loc == nil {
@@ -660,7 +661,17 @@ func verifyVersion(ctx context.Context, c *client.Client, v apitype.ContractVers
 	if err := sameJSON(state.VersionView(rec, owner[:], v.Height), answer); err != nil {
 		return err
 	}
-	return verifyLocation(ctx, c, loc, v.Height)
+	if err := verifyLocation(ctx, c, loc, v.Height); err != nil {
+		return err
+	}
+	ce, err := c.Contract(ctx, v.Name, v.Height)
+	if err != nil {
+		return fmt.Errorf("registry entry for the owner: %w", err)
+	}
+	if ce.Owner != v.Owner || ce.Height != v.Height {
+		return fmt.Errorf("the registry entry at height %d names owner %s, the answer %s", ce.Height, ce.Owner, v.Owner)
+	}
+	return verifyContract(ctx, c, ce)
 }
 
 // verifyContract is verifyVersion for a registry entry.

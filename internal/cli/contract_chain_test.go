@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -501,6 +502,9 @@ func TestContractShowNotVerified(t *testing.T) {
 			switch {
 			case lie == "owner" && !strings.Contains(r.URL.Path, "@"):
 				body = []byte(strings.Replace(string(body), `"owner":"`, `"owner":"00`, 1))
+			case lie == "version-owner" && strings.Contains(r.URL.Path, "@"):
+				// A well-formed address that is not the owner.
+				body = []byte(regexp.MustCompile(`"owner":"[0-9a-f]{40}"`).ReplaceAllString(string(body), `"owner":"`+strings.Repeat("ab", 20)+`"`))
 			case lie == "yanked":
 				body = []byte(strings.Replace(string(body), `"yanked":false`, `"yanked":true`, 1))
 			case lie == "code" && strings.HasSuffix(r.URL.Path, "/code"):
@@ -530,6 +534,7 @@ func TestContractShowNotVerified(t *testing.T) {
 	}{
 		{"owner", []string{"contract", "show", "hello"}},
 		{"yanked", []string{"contract", "show", "hello@^1"}},
+		{"version-owner", []string{"contract", "show", "hello@^1"}},
 		{"code", []string{"contract", "get", "hello@^1", "-o", out}},
 	} {
 		lieVal.Store("")

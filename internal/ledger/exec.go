@@ -11,6 +11,7 @@ import (
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/registry"
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
@@ -67,7 +68,8 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 			events, err = b.applyTx(d.s)
 		}
 		var se *storageError
-		if errors.As(err, &se) {
+		var ce *registry.CorruptError
+		if errors.As(err, &se) || errors.As(err, &ce) {
 			a.rollback()
 			return nil, vmerr.E(op, vmerr.Internal, "tx %d: %w", i, err)
 		}
@@ -269,13 +271,10 @@ func (b *block) applyMsg(signer crypto.Address, signerHex string, m *txpb.Msg) (
 			return abcitypes.Event{}, err
 		}
 		return event("faucet", "to", to.String(), "amount", strconv.FormatUint(amount, 10)), nil
-	case *txpb.Msg_Deploy:
-		return b.deploy(signer, s.Deploy)
-	case *txpb.Msg_Yank:
-		return b.yank(signer, s.Yank)
-	case *txpb.Msg_ContractOwners:
-		return b.owners(signer, s.ContractOwners)
 	default:
+		if ev, ok, err := b.applyRegistry(signer, m); ok {
+			return ev, err
+		}
 		return abcitypes.Event{}, vmerr.E("ledger.msg", vmerr.Invalid, "unknown or empty message type")
 	}
 }

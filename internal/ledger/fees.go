@@ -1,7 +1,7 @@
 package ledger
 
 import (
-	"github.com/virtual-machine/vm/internal/contract"
+	"github.com/virtual-machine/vm/internal/registry"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
@@ -13,22 +13,14 @@ func (p Params) RequiredFee(body *txpb.TxBody) (uint64, error) {
 	if p.FaucetEnabled && faucetOnly(body) {
 		return 0, nil
 	}
-	fee := p.MinFee
-	for _, m := range body.Msgs {
-		d := m.GetDeploy()
-		if d == nil {
-			continue
-		}
-		f, err := contract.DeployFee(p.DeployFeePerKiB, d)
-		if err != nil {
-			return 0, err
-		}
-		if fee+f < fee {
-			return 0, vmerr.E("ledger.fee", vmerr.Overflow, "deploy fees overflow")
-		}
-		fee += f
+	extra, err := registry.DeployFees(p.DeployFeePerKiB, body)
+	if err != nil {
+		return 0, err
 	}
-	return fee, nil
+	if p.MinFee+extra < extra {
+		return 0, vmerr.E("ledger.fee", vmerr.Overflow, "fee overflows")
+	}
+	return p.MinFee + extra, nil
 }
 
 // checkFee refuses a body whose fee is below RequiredFee (kind Invalid).

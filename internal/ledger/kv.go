@@ -4,42 +4,8 @@ import (
 	"bytes"
 	"slices"
 
-	corestore "cosmossdk.io/core/store"
+	"github.com/virtual-machine/vm/internal/registry"
 )
-
-// view is read access to one state: the committed tree for queries, or a
-// block's working state (the tree plus the block's cached writes).
-type view interface {
-	get(key []byte) ([]byte, error)
-	// scan calls f for each key in [start, end) (end nil = no bound) in
-	// ascending or descending order until f returns false.
-	scan(start, end []byte, ascending bool, f func(k, v []byte) bool) error
-}
-
-// iterable is what iavl's trees offer for reads.
-type iterable interface {
-	Get(key []byte) ([]byte, error)
-	Iterator(start, end []byte, ascending bool) (corestore.Iterator, error)
-}
-
-// treeView reads a tree directly.
-type treeView struct{ t iterable }
-
-func (v treeView) get(key []byte) ([]byte, error) { return v.t.Get(key) }
-
-func (v treeView) scan(start, end []byte, ascending bool, f func(k, v []byte) bool) error {
-	it, err := v.t.Iterator(start, end, ascending)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	for ; it.Valid(); it.Next() {
-		if !f(it.Key(), it.Value()) {
-			break
-		}
-	}
-	return it.Error()
-}
 
 // kvEntry is a cached generic key: its value at the start of the block
 // (orig) and now (cur); nil means absent.
@@ -47,9 +13,12 @@ type kvEntry struct {
 	orig, cur []byte
 }
 
-// get reads key through the block's cache; the first read of a key
+// The block is the registry.Store of FinalizeBlock: the tree as of the
+// block's start plus the block's cached writes.
+
+// Get reads key through the block's cache; the first read of a key
 // caches the tree's value.
-func (b *block) get(key []byte) ([]byte, error) {
+func (b *block) Get(key []byte) ([]byte, error) {
 	if e, ok := b.kv[string(key)]; ok {
 		return e.cur, nil
 	}
@@ -61,10 +30,10 @@ func (b *block) get(key []byte) ([]byte, error) {
 	return v, nil
 }
 
-// set writes key (val nil deletes it) in the cache, journaled so a failed
+// Set writes key (val nil deletes it) in the cache, journaled so a failed
 // transaction restores it.
-func (b *block) set(key, val []byte) error {
-	if _, err := b.get(key); err != nil {
+func (b *block) Set(key, val []byte) error {
+	if _, err := b.Get(key); err != nil {
 		return err
 	}
 	e := b.kv[string(key)]
@@ -73,9 +42,9 @@ func (b *block) set(key, val []byte) error {
 	return nil
 }
 
-// scan merges the tree (as of the block's start) with the block's cached
+// Scan merges the tree (as of the block's start) with the block's cached
 // writes, the cache winning on equal keys.
-func (b *block) scan(start, end []byte, ascending bool, f func(k, v []byte) bool) error {
+func (b *block) Scan(start, end []byte, ascending bool, f func(k, v []byte) bool) error {
 	var cached []string
 	for k := range b.kv {
 		kb := []byte(k)
@@ -98,7 +67,7 @@ func (b *block) scan(start, end []byte, ascending bool, f func(k, v []byte) bool
 		}
 		return !stopped
 	}
-	err := treeView{b.a.tree}.scan(start, end, ascending, func(k, v []byte) bool {
+	err := registry.TreeReader{T: b.a.tree}.Scan(start, end, ascending, func(k, v []byte) bool {
 		for len(cached) > 0 && before([]byte(cached[0]), k) {
 			if !emit(cached[0]) {
 				return false
@@ -121,18 +90,6 @@ func (b *block) scan(start, end []byte, ascending bool, f func(k, v []byte) bool
 	for _, k := range cached {
 		if stopped || !emit(k) {
 			break
-		}
-	}
-	return nil
-}
-
-// prefixEnd is the first key after every key starting with p.
-func prefixEnd(p []byte) []byte {
-	end := bytes.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xFF {
-			end[i]++
-			return end[:i+1]
 		}
 	}
 	return nil

@@ -26,6 +26,7 @@ import (
 
 	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/registry"
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
@@ -391,7 +392,7 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 	if body.Fee < b.cfg.MinFee && !(faucetOnly && b.cfg.Faucet && body.Fee == 0) {
 		return nil, vmerr.E(op, vmerr.InsufficientFunds, "fee %d below the minimum %d", body.Fee, b.cfg.MinFee)
 	}
-	extra, err := b.deployFees(body)
+	extra, err := registry.DeployFees(b.cfg.DeployFeePerKiB, body)
 	if err != nil {
 		return nil, err
 	}
@@ -430,16 +431,8 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 			}
 			events = append(events, apitype.Event{Type: "faucet", Attributes: map[string]string{"to": to.String(), "amount": strconv.FormatUint(f.Amount, 10)}})
 		default:
-			var ev apitype.Event
-			var err error
-			switch msg := m.GetSum().(type) {
-			case *txpb.Msg_Deploy:
-				ev, err = b.deploy(w, s.Signer, msg.Deploy)
-			case *txpb.Msg_Yank:
-				ev, err = yank(w, s.Signer, msg.Yank)
-			case *txpb.Msg_ContractOwners:
-				ev, err = owners(w, s.Signer, msg.ContractOwners)
-			default:
+			ev, ok, err := b.applyRegistry(w, s.Signer, m)
+			if !ok {
 				err = vmerr.E(op, vmerr.Invalid, "unknown message type")
 			}
 			if err != nil {

@@ -4,18 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"iter"
 	"slices"
-	"strings"
 
 	"github.com/cosmos/iavl"
 	"github.com/ipfs/go-cid"
 
 	"github.com/virtual-machine/vm/internal/api"
 	"github.com/virtual-machine/vm/internal/apitype"
-	"github.com/virtual-machine/vm/internal/composite"
 	"github.com/virtual-machine/vm/internal/contract"
 	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/registry"
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/state/statepb"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
@@ -24,57 +22,36 @@ import (
 	"github.com/virtual-machine/vm/internal/wasm/meter"
 )
 
-// Registry limits of the fake, the ledger's.
-const (
-	maxMaintainers = 32
-	defaultLimit   = 50
-)
-
 var _ api.ContractBackend = (*Backend)(nil)
 
-// Contracts lists registry entries in name order after q.After whose name
-// or description contains q.Query (case-insensitive) and whose tags hold
-// q.Tag, at most q.Limit (0 = 50; 1..100). Next is set when a further
-// entry matches. Errors: Invalid for a limit out of range.
+// Contracts lists registry entries as the ledger does (registry.List):
+// name order after q.After, filtered by q.Query and q.Tag, at most q.Limit
+// (0 = 50; 1..100), Next set when the page is full. Errors: Invalid.
 func (b *Backend) Contracts(ctx context.Context, q apitype.ContractQuery) (apitype.ContractList, error) {
 	const op = "apitest.contracts"
-	if q.Limit < 0 || q.Limit > api.MaxContractLimit {
-		return apitype.ContractList{}, vmerr.E(op, vmerr.Invalid, "limit %d: want 1..%d", q.Limit, api.MaxContractLimit)
-	}
-	if q.Limit == 0 {
-		q.Limit = defaultLimit
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	it, height, err := b.view(ctx, op, 0)
 	if err != nil {
 		return apitype.ContractList{}, err
 	}
-	start := state.ContractKey("")
-	if q.After != "" {
-		start = append(state.ContractKey(q.After), 0)
+	raws, keys, next, err := registry.List(registry.TreeReader{T: it}, q)
+	if err != nil {
+		return apitype.ContractList{}, err
 	}
-	out := apitype.ContractList{Contracts: []apitype.Contract{}, Height: height}
-	needle := strings.ToLower(q.Query)
-	err = scan(it, start, prefixEnd(state.ContractKey("")), true, func(_, raw []byte) (bool, error) {
+	out := apitype.ContractList{Contracts: []apitype.Contract{}, Next: next, Height: height}
+	for i, raw := range raws {
 		c, err := state.DecodeContract(raw)
 		if err != nil {
-			return false, err
+			return apitype.ContractList{}, err
 		}
-		if needle != "" && !strings.Contains(c.Name, needle) && !strings.Contains(strings.ToLower(c.Description), needle) {
-			return true, nil
+		view := state.ContractView(c, height)
+		if view.Location, err = b.locate(it, height, state.NamespaceContracts, keys[i], raw); err != nil {
+			return apitype.ContractList{}, err
 		}
-		if q.Tag != "" && !slices.Contains(c.Tags, q.Tag) {
-			return true, nil
-		}
-		if len(out.Contracts) == q.Limit {
-			out.Next = out.Contracts[len(out.Contracts)-1].Name
-			return false, nil
-		}
-		out.Contracts = append(out.Contracts, state.ContractView(c, height))
-		return true, nil
-	})
-	return out, err
+		out.Contracts = append(out.Contracts, view)
+	}
+	return out, nil
 }
 
 // Contract returns the registry entry of name at height (0 = latest),
@@ -113,7 +90,8 @@ func (b *Backend) Contract(ctx context.Context, name string, height int64, prove
 }
 
 // ContractVersions returns every version of name in ascending semver
-// order at height (0 = latest). Errors: Invalid, NotFound.
+// order at height (0 = latest), each with its Location. Errors: Invalid,
+// NotFound.
 func (b *Backend) ContractVersions(ctx context.Context, name string, height int64) (apitype.VersionList, error) {
 	const op = "apitest.contract_versions"
 	if err := contract.ValidName(name); err != nil {
@@ -125,21 +103,27 @@ func (b *Backend) ContractVersions(ctx context.Context, name string, height int6
 	if err != nil {
 		return apitype.VersionList{}, err
 	}
-	c, err := readContract(it, name)
+	c, err := registry.MustContract(registry.TreeReader{T: it}, name)
+	if err != nil {
+		return apitype.VersionList{}, err
+	}
+	raws, keys, err := registry.Versions(registry.TreeReader{T: it}, name)
 	if err != nil {
 		return apitype.VersionList{}, err
 	}
 	out := apitype.VersionList{Name: name, Versions: []apitype.ContractVersion{}, Height: height}
-	prefix := state.VersionPrefix(name)
-	err = scan(it, prefix, prefixEnd(prefix), true, func(_, raw []byte) (bool, error) {
+	for i, raw := range raws {
 		v, err := state.DecodeVersion(raw)
 		if err != nil {
-			return false, err
+			return apitype.VersionList{}, err
 		}
-		out.Versions = append(out.Versions, state.VersionView(v, c.Owner, height))
-		return true, nil
-	})
-	return out, err
+		view := state.VersionView(v, c.Owner, height)
+		if view.Location, err = b.locate(it, height, state.NamespaceVersions, keys[i], raw); err != nil {
+			return apitype.VersionList{}, err
+		}
+		out.Versions = append(out.Versions, view)
+	}
+	return out, nil
 }
 
 // ContractVersion resolves rng ("" = "*") to the highest non-yanked
@@ -242,111 +226,24 @@ func (b *Backend) locate(it *iavl.ImmutableTree, height int64, ns string, key, r
 	return loc, nil
 }
 
-// reader is what resolution needs of a state: committed or the working
-// state of a tx.
-type reader interface {
-	Get(key []byte) ([]byte, error)
-}
-
-func readContract(r reader, name string) (*statepb.Contract, error) {
-	raw, err := r.Get(state.ContractKey(name))
-	if err != nil {
-		return nil, vmerr.Wrap("apitest.contract", vmerr.Internal, err)
-	}
-	if raw == nil {
-		return nil, vmerr.E("apitest.contract", vmerr.NotFound, "no contract named %q", name)
-	}
-	return state.DecodeContract(raw)
-}
-
 // resolveAt resolves name@rng in a committed state.
 func resolveAt(it *iavl.ImmutableTree, name, rng string) (*statepb.Contract, *statepb.Version, []byte, []byte, error) {
-	ref, err := contract.ParseRef(name + "@" + rangeOrAny(rng))
+	if rng == "" {
+		rng = "*"
+	}
+	ref, err := contract.ParseRef(name + "@" + rng)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	c, err := readContract(it, name)
+	c, err := registry.MustContract(registry.TreeReader{T: it}, name)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	prefix := state.VersionPrefix(name)
-	v, key, raw, err := resolve(name, ref.Range, func(yield func(k, v []byte) bool) error {
-		return scan(it, prefix, prefixEnd(prefix), false, func(k, v []byte) (bool, error) { return yield(k, v), nil })
-	})
+	v, key, raw, err := registry.Resolve(registry.TreeReader{T: it}, name, ref.Range)
 	return c, v, key, raw, err
 }
 
-// resolve runs contract.Resolve over a chain's versions, scanned in
-// descending order by desc.
-func resolve(name string, rng *contract.Range, desc func(yield func(k, v []byte) bool) error) (*statepb.Version, []byte, []byte, error) {
-	var (
-		found              *statepb.Version
-		foundKey, foundRaw []byte
-		scanErr            error
-	)
-	seq := iter.Seq2[contract.Entry, error](func(yield func(contract.Entry, error) bool) {
-		scanErr = desc(func(k, raw []byte) bool {
-			v, err := state.DecodeVersion(raw)
-			if err != nil {
-				return yield(contract.Entry{}, err)
-			}
-			found, foundKey, foundRaw = v, k, raw
-			return yield(contract.Entry{Version: v.Version, Yanked: v.Yanked}, nil)
-		})
-	})
-	e, err := contract.Resolve(name, rng, seq)
-	if scanErr != nil {
-		return nil, nil, nil, vmerr.Wrap("apitest.resolve", vmerr.Internal, scanErr)
-	}
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if found == nil || found.Version != e.Version {
-		return nil, nil, nil, vmerr.E("apitest.resolve", vmerr.Internal, "resolution of %s@%s lost its record", name, rng)
-	}
-	return found, foundKey, foundRaw, nil
-}
-
-func rangeOrAny(rng string) string {
-	if rng == "" {
-		return "*"
-	}
-	return rng
-}
-
-// scan calls fn for each entry of it in [start, end) in order until fn
-// returns false or an error.
-func scan(it *iavl.ImmutableTree, start, end []byte, ascending bool, fn func(k, v []byte) (bool, error)) error {
-	cur, err := it.Iterator(start, end, ascending)
-	if err != nil {
-		return vmerr.Wrap("apitest.scan", vmerr.Internal, err)
-	}
-	defer cur.Close()
-	for ; cur.Valid(); cur.Next() {
-		more, err := fn(cur.Key(), cur.Value())
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
-		}
-	}
-	return nil
-}
-
-// prefixEnd is the first key after every key with prefix p.
-func prefixEnd(p []byte) []byte {
-	end := bytes.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
-}
-
-// work is the working state of one tx: reads see the tx's own writes,
+// work is the registry.Store of one tx: reads see the tx's own writes,
 // which reach the tree only when flushed (all or nothing).
 type work struct {
 	tree    *iavl.MutableTree
@@ -362,16 +259,17 @@ func (w *work) Get(key []byte) ([]byte, error) {
 	return w.tree.Get(key)
 }
 
-func (w *work) set(key, val []byte) {
+// Set records a write of the tx.
+func (w *work) Set(key, val []byte) error {
 	if w.pending == nil {
 		w.pending = map[string][]byte{}
 	}
 	w.pending[string(key)] = val
+	return nil
 }
 
-// scanDesc walks [start, end) in descending order, merging the tx's own
-// writes over the tree.
-func (w *work) scanDesc(start, end []byte, fn func(k, v []byte) bool) error {
+// Scan walks [start, end) merging the tx's own writes over the tree.
+func (w *work) Scan(start, end []byte, ascending bool, fn func(k, v []byte) bool) error {
 	merged := map[string][]byte{}
 	cur, err := w.tree.Iterator(start, end, true)
 	if err != nil {
@@ -393,8 +291,11 @@ func (w *work) scanDesc(start, end []byte, fn func(k, v []byte) bool) error {
 		}
 	}
 	slices.Sort(keys)
-	for i := len(keys) - 1; i >= 0; i-- {
-		if !fn([]byte(keys[i]), merged[keys[i]]) {
+	if !ascending {
+		slices.Reverse(keys)
+	}
+	for _, k := range keys {
+		if !fn([]byte(k), merged[k]) {
 			break
 		}
 	}
@@ -422,235 +323,36 @@ func (w *work) flush() error {
 	return nil
 }
 
-// deploy publishes a version, as the ledger does: the first publisher of
-// a name owns it; later publishes need the owner or a maintainer; code is
-// metered and stored by CID; a manifest is parsed and pinned.
-func (b *Backend) deploy(w *work, signer crypto.Address, d *txpb.Deploy) (apitype.Event, error) {
-	const op = "apitest.deploy"
-	ver, err := contract.ParseVersion(d.Version)
+// applyRegistry applies a Deploy, Yank or ContractOwners message with the
+// ledger's rules (package registry); ok is false for other messages.
+func (b *Backend) applyRegistry(w *work, signer crypto.Address, m *txpb.Msg) (ev apitype.Event, ok bool, err error) {
+	env := registry.Env{Height: w.height, CodeLimit: b.cfg.MaxCodeSize, Meter: meterCode}
+	var e registry.Event
+	switch s := m.GetSum().(type) {
+	case *txpb.Msg_Deploy:
+		e, err = registry.Deploy(w, env, signer, s.Deploy)
+	case *txpb.Msg_Yank:
+		e, err = registry.Yank(w, env, signer, s.Yank)
+	case *txpb.Msg_ContractOwners:
+		e, err = registry.SetOwners(w, env, signer, s.ContractOwners)
+	default:
+		return apitype.Event{}, false, nil
+	}
 	if err != nil {
-		return apitype.Event{}, err
+		return apitype.Event{}, true, err
 	}
-	if err := contract.ValidTags(d.Tags); err != nil {
-		return apitype.Event{}, err
+	ev = apitype.Event{Type: e.Type, Attributes: map[string]string{}}
+	for i := 0; i+1 < len(e.Attrs); i += 2 {
+		ev.Attributes[e.Attrs[i]] = e.Attrs[i+1]
 	}
-	if err := contract.ValidDescription(d.Description); err != nil {
-		return apitype.Event{}, err
-	}
-	if (len(d.Code) > 0) == (len(d.Manifest) > 0) {
-		return apitype.Event{}, vmerr.E(op, vmerr.Invalid, "a deploy carries exactly one of code and a manifest")
-	}
-	c, err := readContract(w, d.Name)
-	switch {
-	case vmerr.KindOf(err) == vmerr.NotFound:
-		if err := contract.ValidName(d.Name); err != nil {
-			return apitype.Event{}, err
-		}
-		c = &statepb.Contract{Name: d.Name, Owner: bytes.Clone(signer[:]), Created: w.height}
-	case err != nil:
-		return apitype.Event{}, err
-	case !mayPublish(c, signer):
-		return apitype.Event{}, vmerr.E(op, vmerr.Unauthorized, "%s is not the owner or a maintainer of %s", signer, d.Name)
-	}
-	key := state.VersionKey(d.Name, contract.SortKey(ver))
-	if old, err := w.Get(key); err != nil {
-		return apitype.Event{}, vmerr.Wrap(op, vmerr.Internal, err)
-	} else if old != nil {
-		return apitype.Event{}, vmerr.E(op, vmerr.Exists, "%s@%s already exists", d.Name, d.Version)
-	}
-	v := &statepb.Version{Name: d.Name, Version: ver.String(), Seq: c.Versions + 1, Prev: c.Head,
-		Description: d.Description, Tags: d.Tags, Publisher: bytes.Clone(signer[:]), Height: w.height}
-	var iface *composite.Interface
-	if len(d.Interface) > 0 {
-		if iface, v.Interface, err = composite.ParseInterface(d.Interface); err != nil {
-			return apitype.Event{}, err
-		}
-	}
-	if len(d.Manifest) > 0 {
-		if v.Manifest, err = pinManifest(w, d.Manifest, iface); err != nil {
-			return apitype.Event{}, err
-		}
-	} else if err := b.storeCode(w, d.Code, v, iface); err != nil {
-		return apitype.Event{}, err
-	}
-	w.set(key, state.EncodeRecord(v))
-	h := state.RecordHash(v)
-	if c.Versions == 0 {
-		c.Root = h[:]
-	}
-	c.Head, c.Latest, c.Versions, c.Updated = h[:], v.Version, c.Versions+1, w.height
-	c.Description, c.Tags, c.Composite = d.Description, d.Tags, len(d.Manifest) > 0
-	w.set(state.ContractKey(c.Name), state.EncodeRecord(c))
-	return apitype.Event{Type: "deploy", Attributes: map[string]string{"name": v.Name, "version": v.Version,
-		"publisher": signer.String(), "code_cid": state.CIDText(v.CodeCid), "metered_cid": state.CIDText(v.MeteredCid)}}, nil
+	return ev, true, nil
 }
 
-// storeCode meters code with the network's configuration, checks the
-// interface against its exports and stores both modules by CID.
-func (b *Backend) storeCode(w *work, code []byte, v *statepb.Version, iface *composite.Interface) error {
-	const op = "apitest.deploy"
-	if len(code) > b.cfg.MaxCodeSize {
-		return vmerr.E(op, vmerr.TooLarge, "code is %d bytes, limit %d", len(code), b.cfg.MaxCodeSize)
-	}
-	cfg := wasm.DefaultConfig().MeterConfig()
-	cfg.MaxCodeSize = b.cfg.MaxCodeSize
-	bin, info, err := meter.Instrument(code, cfg)
+// meterCode meters with the network's configuration, as the ledger does.
+func meterCode(code []byte) ([]byte, []string, error) {
+	bin, info, err := meter.Instrument(code, wasm.DefaultConfig().MeterConfig())
 	if err != nil {
-		return vmerr.E(op, vmerr.Invalid, "code refused: %v", err)
+		return nil, nil, vmerr.E("apitest.deploy", vmerr.Invalid, "code refused: %v", err)
 	}
-	if iface != nil {
-		if err := iface.CheckExports(info.Exports); err != nil {
-			return err
-		}
-	}
-	orig, metered := contract.CID(code), contract.CID(bin)
-	v.CodeCid, v.MeteredCid = orig.Bytes(), metered.Bytes()
-	v.CodeSize, v.MeteredSize, v.Exports = uint64(len(code)), uint64(len(bin)), info.Exports
-	w.set(state.CodeKey(orig), bytes.Clone(code))
-	w.set(state.CodeKey(metered), bin)
-	return nil
-}
-
-// pinManifest validates a composite manifest against the working state
-// and returns its pinned canonical form.
-func pinManifest(w *work, raw []byte, self *composite.Interface) ([]byte, error) {
-	m, err := composite.ParseManifest(raw)
-	if err != nil {
-		return nil, err
-	}
-	err = m.Pin(self, func(ref contract.Ref) (composite.Pinned, error) {
-		if _, err := readContract(w, ref.Name); err != nil {
-			return composite.Pinned{}, err
-		}
-		prefix := state.VersionPrefix(ref.Name)
-		v, _, _, err := resolve(ref.Name, ref.Range, func(yield func(k, v []byte) bool) error {
-			return w.scanDesc(prefix, prefixEnd(prefix), yield)
-		})
-		if err != nil {
-			return composite.Pinned{}, err
-		}
-		p := composite.Pinned{Version: v.Version, Composite: len(v.Manifest) > 0}
-		if len(v.Interface) > 0 {
-			if p.Interface, _, err = composite.ParseInterface(v.Interface); err != nil {
-				return composite.Pinned{}, err
-			}
-		}
-		return p, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return m.Canonical(), nil
-}
-
-// yank marks (or with Undo unmarks) a version as skipped by ranges.
-func yank(w *work, signer crypto.Address, y *txpb.Yank) (apitype.Event, error) {
-	const op = "apitest.yank"
-	c, err := readContract(w, y.Name)
-	if err != nil {
-		return apitype.Event{}, err
-	}
-	if !mayPublish(c, signer) {
-		return apitype.Event{}, vmerr.E(op, vmerr.Unauthorized, "%s is not the owner or a maintainer of %s", signer, y.Name)
-	}
-	ver, err := contract.ParseVersion(y.Version)
-	if err != nil {
-		return apitype.Event{}, err
-	}
-	key := state.VersionKey(y.Name, contract.SortKey(ver))
-	raw, err := w.Get(key)
-	if err != nil {
-		return apitype.Event{}, vmerr.Wrap(op, vmerr.Internal, err)
-	}
-	if raw == nil {
-		return apitype.Event{}, vmerr.E(op, vmerr.NotFound, "%s@%s does not exist", y.Name, y.Version)
-	}
-	v, err := state.DecodeVersion(raw)
-	if err != nil {
-		return apitype.Event{}, err
-	}
-	if v.Yanked == !y.Undo {
-		word := "not yanked"
-		if v.Yanked {
-			word = "yanked"
-		}
-		return apitype.Event{}, vmerr.E(op, vmerr.Invalid, "%s@%s is already %s", y.Name, v.Version, word)
-	}
-	v.Yanked = !y.Undo
-	w.set(key, state.EncodeRecord(v))
-	c.Updated = w.height
-	w.set(state.ContractKey(c.Name), state.EncodeRecord(c))
-	yanked := "false"
-	if v.Yanked {
-		yanked = "true"
-	}
-	return apitype.Event{Type: "yank", Attributes: map[string]string{"name": v.Name, "version": v.Version, "yanked": yanked}}, nil
-}
-
-// owners changes the maintainers and the owner of a chain: owner only.
-func owners(w *work, signer crypto.Address, o *txpb.ContractOwners) (apitype.Event, error) {
-	const op = "apitest.contract_owners"
-	c, err := readContract(w, o.Name)
-	if err != nil {
-		return apitype.Event{}, err
-	}
-	if !bytes.Equal(c.Owner, signer[:]) {
-		return apitype.Event{}, vmerr.E(op, vmerr.Unauthorized, "only the owner of %s may change its owners", o.Name)
-	}
-	for _, a := range slices.Concat(o.Add, o.Remove, [][]byte{o.NewOwner}) {
-		if len(a) != 0 && len(a) != crypto.AddressSize {
-			return apitype.Event{}, vmerr.E(op, vmerr.Invalid, "address is %d bytes, want %d", len(a), crypto.AddressSize)
-		}
-	}
-	for _, a := range o.Remove {
-		i := slices.IndexFunc(c.Maintainers, func(m []byte) bool { return bytes.Equal(m, a) })
-		if i < 0 {
-			return apitype.Event{}, vmerr.E(op, vmerr.NotFound, "%X is not a maintainer of %s", a, o.Name)
-		}
-		c.Maintainers = slices.Delete(c.Maintainers, i, i+1)
-	}
-	for _, a := range o.Add {
-		if len(a) == 0 || bytes.Equal(a, c.Owner) || slices.ContainsFunc(c.Maintainers, func(m []byte) bool { return bytes.Equal(m, a) }) {
-			return apitype.Event{}, vmerr.E(op, vmerr.Exists, "%X already owns or maintains %s", a, o.Name)
-		}
-		c.Maintainers = append(c.Maintainers, a)
-	}
-	if len(o.NewOwner) > 0 {
-		c.Owner = o.NewOwner
-		c.Maintainers = slices.DeleteFunc(c.Maintainers, func(m []byte) bool { return bytes.Equal(m, o.NewOwner) })
-	}
-	if len(c.Maintainers) > maxMaintainers {
-		return apitype.Event{}, vmerr.E(op, vmerr.Limit, "%s would have %d maintainers, limit %d", o.Name, len(c.Maintainers), maxMaintainers)
-	}
-	slices.SortFunc(c.Maintainers, bytes.Compare)
-	c.Updated = w.height
-	w.set(state.ContractKey(c.Name), state.EncodeRecord(c))
-	owner, _ := crypto.AddressFromBytes(c.Owner)
-	return apitype.Event{Type: "contract_owners", Attributes: map[string]string{"name": c.Name, "owner": owner.String()}}, nil
-}
-
-func mayPublish(c *statepb.Contract, signer crypto.Address) bool {
-	s := signer[:]
-	return bytes.Equal(c.Owner, s) || slices.ContainsFunc(c.Maintainers, func(m []byte) bool { return bytes.Equal(m, s) })
-}
-
-// deployFees is the fee a body must pay beyond MinFee: the deploy fee of
-// each Deploy it carries.
-func (b *Backend) deployFees(body *txpb.TxBody) (uint64, error) {
-	var fee uint64
-	for _, m := range body.Msgs {
-		d := m.GetDeploy()
-		if d == nil {
-			continue
-		}
-		f, err := contract.DeployFee(b.cfg.DeployFeePerKiB, d)
-		if err != nil {
-			return 0, err
-		}
-		if fee+f < fee {
-			return 0, vmerr.E("apitest.fee", vmerr.Overflow, "deploy fees overflow")
-		}
-		fee += f
-	}
-	return fee, nil
+	return bin, info.Exports, nil
 }
