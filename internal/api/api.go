@@ -60,6 +60,8 @@ type Backend interface {
 	Subscribe(ctx context.Context) (<-chan apitype.BlockEvents, error)
 	// ContractBackend serves the contract registry.
 	ContractBackend
+	// MinerBackend serves the miner registry.
+	MinerBackend
 }
 
 // BatchBackend is a Backend that submits many transactions in one call
@@ -93,6 +95,20 @@ type ContractBackend interface {
 	// ContractCode returns the resolved version and its original (or
 	// metered) module bytes.
 	ContractCode(ctx context.Context, name, rng string, metered bool, height int64) (apitype.ContractVersion, []byte, error)
+}
+
+// MinerBackend is the miner-registry part of a Backend. A miner is
+// identified by its account address. Errors are *vmerr.Error: Invalid for
+// a bad kind, after, limit or height, NotFound for an address that never
+// registered, Unavailable when the node cannot answer now.
+type MinerBackend interface {
+	// Miners lists miner records in address order strictly after
+	// q.After, of kind q.Kind when set, at most q.Limit (0 = 50, max
+	// 100), each with its Location; Next is set when more may follow.
+	Miners(ctx context.Context, q apitype.MinerQuery) (apitype.MinerList, error)
+	// Miner returns the record of the miner addr at height (0 = latest),
+	// with a Location when prove is set.
+	Miner(ctx context.Context, addr crypto.Address, height int64, prove bool) (apitype.Miner, error)
 }
 
 // Options configure a Server. The zero value is valid.

@@ -44,6 +44,8 @@ func (s *Server) table() []route {
 		{"GET", "/v1/contracts/{ref}", s.getContract},
 		{"GET", "/v1/contracts/{name}/versions", s.getContractVersions},
 		{"GET", "/v1/contracts/{ref}/code", s.getContractCode},
+		{"GET", "/v1/miners", s.listMiners},
+		{"GET", "/v1/miners/{id}", s.getMiner},
 		{"GET", "/v1/events", s.events},
 		{"GET", "/v1/openapi.yaml", s.openAPI},
 	}

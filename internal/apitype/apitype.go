@@ -213,3 +213,42 @@ type ContractQuery struct {
 	After string `json:"after,omitempty"` // names strictly after this one (paging)
 	Limit int    `json:"limit,omitempty"` // 1..100; 0 = 50
 }
+
+// Miner is the registry record of a miner: GET /v1/miners/{id}, and one
+// item of GET /v1/miners. A miner is identified by its account address.
+// The attributes are those of its latest registration; the counters are
+// kept by settlement and never reset by a registration.
+type Miner struct {
+	Address         string    `json:"address"`
+	Kind            string    `json:"kind"` // cpu, gpu, storage, browser or relay
+	Capacity        uint32    `json:"capacity"`
+	Endpoint        string    `json:"endpoint,omitempty"` // reachability URL
+	MinGas          string    `json:"min_gas"`            // decimal GAS: the least per job it accepts
+	SoftwareVersion string    `json:"software_version,omitempty"`
+	Active          bool      `json:"active"`     // false: listed, but not offered work
+	Registered      int64     `json:"registered"` // height of the first registration
+	Updated         int64     `json:"updated"`    // height of the latest registration
+	JobsTaken       uint64    `json:"jobs_taken"`
+	Agreed          uint64    `json:"agreed"`
+	Disagreed       uint64    `json:"disagreed"`
+	TimedOut        uint64    `json:"timed_out"`
+	Earned          string    `json:"earned"` // decimal GAS earned in total
+	Height          int64     `json:"height"` // state height the answer is from
+	Location        *Location `json:"location,omitempty"`
+}
+
+// MinerList is GET /v1/miners: miners in address order after the query's
+// `after`; Next, when set, is the `after` of the next page.
+type MinerList struct {
+	Miners []Miner `json:"miners"`
+	Next   string  `json:"next,omitempty"`
+	Height int64   `json:"height"`
+}
+
+// MinerQuery filters GET /v1/miners (its query parameters kind, after and
+// limit).
+type MinerQuery struct {
+	Kind  string `json:"kind,omitempty"`  // exact kind; "" = any
+	After string `json:"after,omitempty"` // addresses strictly after this one (paging)
+	Limit int    `json:"limit,omitempty"` // 1..100; 0 = 50
+}

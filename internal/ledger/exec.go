@@ -275,6 +275,9 @@ func (b *block) applyMsg(signer crypto.Address, signerHex string, m *txpb.Msg) (
 		if ev, ok, err := b.applyRegistry(signer, m); ok {
 			return ev, err
 		}
+		if ev, ok, err := b.applyMiners(signer, m); ok {
+			return ev, err
+		}
 		return abcitypes.Event{}, vmerr.E("ledger.msg", vmerr.Invalid, "unknown or empty message type")
 	}
 }

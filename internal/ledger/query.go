@@ -34,6 +34,8 @@ const ProofOpType = "ics23:iavl"
 //     non-membership for an absent account.
 //   - /params: Value = the Params JSON.
 //   - /supply: Value = the Supply JSON.
+//   - the contract registry's paths (queryContracts) and the miner
+//     registry's, /miner and /miners (queryMiners).
 //
 // Errors are responses with a non-zero Code, never Go errors: Invalid (bad
 // address), NotFound (unknown path, or a height not stored), Unavailable
@@ -49,7 +51,8 @@ func (a *App) Query(_ context.Context, req *abcitypes.QueryRequest) (*abcitypes.
 func (a *App) query(req *abcitypes.QueryRequest) (*abcitypes.QueryResponse, error) {
 	const op = "ledger.query"
 	switch req.Path {
-	case PathAccount, PathParams, PathSupply, PathContract, PathVersion, PathVersions, PathContracts, PathCode:
+	case PathAccount, PathParams, PathSupply, PathContract, PathVersion, PathVersions, PathContracts, PathCode,
+		PathMiner, PathMiners:
 	default:
 		return nil, vmerr.E(op, vmerr.NotFound, "unknown query path %q (want %s, %s or %s)", req.Path, PathAccount, PathParams, PathSupply)
 	}
@@ -111,6 +114,10 @@ func (a *App) query(req *abcitypes.QueryRequest) (*abcitypes.QueryResponse, erro
 		}
 		resp.Key = state.SupplyKey()
 		resp.Value, _ = json.Marshal(Supply{Total: total})
+	case PathMiner, PathMiners:
+		if err := queryMiners(t, req, resp); err != nil {
+			return nil, err
+		}
 	default:
 		if err := queryContracts(t, req, resp); err != nil {
 			return nil, err

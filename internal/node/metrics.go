@@ -87,6 +87,14 @@ func txType(raw []byte, chainID string) string {
 			k = "transfer"
 		case *txpb.Msg_Faucet:
 			k = "faucet"
+		case *txpb.Msg_Deploy:
+			k = "deploy"
+		case *txpb.Msg_Yank:
+			k = "yank"
+		case *txpb.Msg_ContractOwners:
+			k = "contract_owners"
+		case *txpb.Msg_MinerRegister:
+			k = "miner_register"
 		}
 		if kind != "" && kind != k {
 			return "mixed"

@@ -28,6 +28,7 @@ const (
 	PrefixVersion  byte = 0x05 // + name + 0x00 + sort key: statepb.Version
 	PrefixCode     byte = 0x06 // + CID bytes: a module, original or metered
 	PrefixTag      byte = 0x07 // + tag + 0x00 + name: TagMark, the tag index of the registry
+	PrefixMiner    byte = 0x08 // + address: statepb.Miner, the miner registry
 )
 
 // Namespace names used in locations.
@@ -35,6 +36,7 @@ const (
 	NamespaceAccounts  = "accounts"
 	NamespaceContracts = "contracts"
 	NamespaceVersions  = "versions"
+	NamespaceMiners    = "miners"
 )
 
 // AccountKey is the store key of addr's account.

@@ -179,6 +179,8 @@ func ValidateMsg(m *txpb.Msg) error {
 		return err
 	case *txpb.Msg_ContractOwners:
 		return checkOwners(s.ContractOwners)
+	case *txpb.Msg_MinerRegister:
+		return ValidateMinerRegister(s.MinerRegister)
 	default:
 		return vmerr.E(op, vmerr.Invalid, "unknown or empty message type")
 	}

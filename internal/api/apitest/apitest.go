@@ -2,9 +2,10 @@
 // client and the CLI. It is a small but real ledger — accounts, transfers,
 // the devnet faucet, fees, nonces, signature checks, and the contract
 // registry (deploy with metering, composites, yank, owners, range
-// resolution: api.ContractBackend) — over an in-memory IAVL tree with the
-// ledger's state keys, so accounts and registry records come with genuine
-// ICS23 proofs that state.VerifyLocation accepts, plus blocks, a tx index
+// resolution: api.ContractBackend) and the miner registry
+// (api.MinerBackend) — over an in-memory IAVL tree with the ledger's
+// state keys, so accounts and registry records come with genuine ICS23
+// proofs that state.VerifyLocation accepts, plus blocks, a tx index
 // and an event feed.
 // It is not a node: each accepted transaction gets its own block at once,
 // and there is no consensus. internal/chain.Node is the real Backend.
@@ -432,6 +433,9 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 			events = append(events, apitype.Event{Type: "faucet", Attributes: map[string]string{"to": to.String(), "amount": strconv.FormatUint(f.Amount, 10)}})
 		default:
 			ev, ok, err := b.applyRegistry(w, s.Signer, m)
+			if !ok {
+				ev, ok, err = applyMiners(w, s.Signer, m)
+			}
 			if !ok {
 				err = vmerr.E(op, vmerr.Invalid, "unknown message type")
 			}

@@ -166,6 +166,7 @@ type Msg struct {
 	//	*Msg_Deploy
 	//	*Msg_Yank
 	//	*Msg_ContractOwners
+	//	*Msg_MinerRegister
 	Sum           isMsg_Sum `protobuf_oneof:"sum"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -253,6 +254,15 @@ func (x *Msg) GetContractOwners() *ContractOwners {
 	return nil
 }
 
+func (x *Msg) GetMinerRegister() *MinerRegister {
+	if x != nil {
+		if x, ok := x.Sum.(*Msg_MinerRegister); ok {
+			return x.MinerRegister
+		}
+	}
+	return nil
+}
+
 type isMsg_Sum interface {
 	isMsg_Sum()
 }
@@ -277,6 +287,10 @@ type Msg_ContractOwners struct {
 	ContractOwners *ContractOwners `protobuf:"bytes,5,opt,name=contract_owners,json=contractOwners,proto3,oneof"`
 }
 
+type Msg_MinerRegister struct {
+	MinerRegister *MinerRegister `protobuf:"bytes,6,opt,name=miner_register,json=minerRegister,proto3,oneof"`
+}
+
 func (*Msg_Transfer) isMsg_Sum() {}
 
 func (*Msg_Faucet) isMsg_Sum() {}
@@ -286,6 +300,8 @@ func (*Msg_Deploy) isMsg_Sum() {}
 func (*Msg_Yank) isMsg_Sum() {}
 
 func (*Msg_ContractOwners) isMsg_Sum() {}
+
+func (*Msg_MinerRegister) isMsg_Sum() {}
 
 // Transfer moves amount GAS from the signer to `to`.
 type Transfer struct {
@@ -622,6 +638,95 @@ func (x *ContractOwners) GetNewOwner() []byte {
 	return nil
 }
 
+// MinerRegister registers the signer as a miner, or replaces the
+// attributes of its registration (an upsert keyed by the signer's
+// address). Counters are never reset by it. active = false keeps the
+// record (and its counters) listed but marks the miner as not taking
+// work; sending it again with active = true rejoins.
+type MinerRegister struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Kind            string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`                                              // cpu, gpu, storage, browser or relay
+	Capacity        uint32                 `protobuf:"varint,2,opt,name=capacity,proto3" json:"capacity,omitempty"`                                     // concurrent jobs, 1..1024
+	Endpoint        string                 `protobuf:"bytes,3,opt,name=endpoint,proto3" json:"endpoint,omitempty"`                                      // optional reachability URL: http, https, ws or wss, <= 256 bytes
+	MinGas          uint64                 `protobuf:"varint,4,opt,name=min_gas,json=minGas,proto3" json:"min_gas,omitempty"`                           // the least GAS per job the miner accepts, <= tx.MaxAmount
+	SoftwareVersion string                 `protobuf:"bytes,5,opt,name=software_version,json=softwareVersion,proto3" json:"software_version,omitempty"` // optional, <= 64 printable ASCII bytes
+	Active          bool                   `protobuf:"varint,6,opt,name=active,proto3" json:"active,omitempty"`                                         // false: registered but not taking work
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *MinerRegister) Reset() {
+	*x = MinerRegister{}
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MinerRegister) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MinerRegister) ProtoMessage() {}
+
+func (x *MinerRegister) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MinerRegister.ProtoReflect.Descriptor instead.
+func (*MinerRegister) Descriptor() ([]byte, []int) {
+	return file_proto_vm_tx_v1_tx_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *MinerRegister) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *MinerRegister) GetCapacity() uint32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *MinerRegister) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *MinerRegister) GetMinGas() uint64 {
+	if x != nil {
+		return x.MinGas
+	}
+	return 0
+}
+
+func (x *MinerRegister) GetSoftwareVersion() string {
+	if x != nil {
+		return x.SoftwareVersion
+	}
+	return ""
+}
+
+func (x *MinerRegister) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
 var File_proto_vm_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_proto_vm_tx_v1_tx_proto_rawDesc = "" +
@@ -635,13 +740,14 @@ const file_proto_vm_tx_v1_tx_proto_rawDesc = "" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12\x14\n" +
 	"\x05nonce\x18\x02 \x01(\x04R\x05nonce\x12\x10\n" +
 	"\x03fee\x18\x03 \x01(\x04R\x03fee\x12!\n" +
-	"\x04msgs\x18\x04 \x03(\v2\r.vm.tx.v1.MsgR\x04msgs\"\x81\x02\n" +
+	"\x04msgs\x18\x04 \x03(\v2\r.vm.tx.v1.MsgR\x04msgs\"\xc3\x02\n" +
 	"\x03Msg\x120\n" +
 	"\btransfer\x18\x01 \x01(\v2\x12.vm.tx.v1.TransferH\x00R\btransfer\x12*\n" +
 	"\x06faucet\x18\x02 \x01(\v2\x10.vm.tx.v1.FaucetH\x00R\x06faucet\x12*\n" +
 	"\x06deploy\x18\x03 \x01(\v2\x10.vm.tx.v1.DeployH\x00R\x06deploy\x12$\n" +
 	"\x04yank\x18\x04 \x01(\v2\x0e.vm.tx.v1.YankH\x00R\x04yank\x12C\n" +
-	"\x0fcontract_owners\x18\x05 \x01(\v2\x18.vm.tx.v1.ContractOwnersH\x00R\x0econtractOwnersB\x05\n" +
+	"\x0fcontract_owners\x18\x05 \x01(\v2\x18.vm.tx.v1.ContractOwnersH\x00R\x0econtractOwners\x12@\n" +
+	"\x0eminer_register\x18\x06 \x01(\v2\x17.vm.tx.v1.MinerRegisterH\x00R\rminerRegisterB\x05\n" +
 	"\x03sum\"2\n" +
 	"\bTransfer\x12\x0e\n" +
 	"\x02to\x18\x01 \x01(\fR\x02to\x12\x16\n" +
@@ -665,7 +771,14 @@ const file_proto_vm_tx_v1_tx_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03add\x18\x02 \x03(\fR\x03add\x12\x16\n" +
 	"\x06remove\x18\x03 \x03(\fR\x06remove\x12\x1b\n" +
-	"\tnew_owner\x18\x04 \x01(\fR\bnewOwnerB0Z.github.com/virtual-machine/vm/internal/tx/txpbb\x06proto3"
+	"\tnew_owner\x18\x04 \x01(\fR\bnewOwner\"\xb7\x01\n" +
+	"\rMinerRegister\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
+	"\bcapacity\x18\x02 \x01(\rR\bcapacity\x12\x1a\n" +
+	"\bendpoint\x18\x03 \x01(\tR\bendpoint\x12\x17\n" +
+	"\amin_gas\x18\x04 \x01(\x04R\x06minGas\x12)\n" +
+	"\x10software_version\x18\x05 \x01(\tR\x0fsoftwareVersion\x12\x16\n" +
+	"\x06active\x18\x06 \x01(\bR\x06activeB0Z.github.com/virtual-machine/vm/internal/tx/txpbb\x06proto3"
 
 var (
 	file_proto_vm_tx_v1_tx_proto_rawDescOnce sync.Once
@@ -679,7 +792,7 @@ func file_proto_vm_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_proto_vm_tx_v1_tx_proto_rawDescData
 }
 
-var file_proto_vm_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_proto_vm_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_proto_vm_tx_v1_tx_proto_goTypes = []any{
 	(*Tx)(nil),             // 0: vm.tx.v1.Tx
 	(*TxBody)(nil),         // 1: vm.tx.v1.TxBody
@@ -689,6 +802,7 @@ var file_proto_vm_tx_v1_tx_proto_goTypes = []any{
 	(*Deploy)(nil),         // 5: vm.tx.v1.Deploy
 	(*Yank)(nil),           // 6: vm.tx.v1.Yank
 	(*ContractOwners)(nil), // 7: vm.tx.v1.ContractOwners
+	(*MinerRegister)(nil),  // 8: vm.tx.v1.MinerRegister
 }
 var file_proto_vm_tx_v1_tx_proto_depIdxs = []int32{
 	2, // 0: vm.tx.v1.TxBody.msgs:type_name -> vm.tx.v1.Msg
@@ -697,11 +811,12 @@ var file_proto_vm_tx_v1_tx_proto_depIdxs = []int32{
 	5, // 3: vm.tx.v1.Msg.deploy:type_name -> vm.tx.v1.Deploy
 	6, // 4: vm.tx.v1.Msg.yank:type_name -> vm.tx.v1.Yank
 	7, // 5: vm.tx.v1.Msg.contract_owners:type_name -> vm.tx.v1.ContractOwners
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	8, // 6: vm.tx.v1.Msg.miner_register:type_name -> vm.tx.v1.MinerRegister
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_proto_vm_tx_v1_tx_proto_init() }
@@ -715,6 +830,7 @@ func file_proto_vm_tx_v1_tx_proto_init() {
 		(*Msg_Deploy)(nil),
 		(*Msg_Yank)(nil),
 		(*Msg_ContractOwners)(nil),
+		(*Msg_MinerRegister)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -722,7 +838,7 @@ func file_proto_vm_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_vm_tx_v1_tx_proto_rawDesc), len(file_proto_vm_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
