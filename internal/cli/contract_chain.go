@@ -332,7 +332,7 @@ func newContractShowCmd(g *globals) *cobra.Command {
 				}
 				vv := verifiedVersion{ContractVersion: v}
 				if !noVerify {
-					if verr = verifyVersion(ctx, c, v); verr == nil {
+					if verr = verifyVersion(ctx, c, v, rng); verr == nil {
 						vv.Verified = true
 					} else {
 						vv.VerifyError = verr.Error()
@@ -593,7 +593,7 @@ func newContractGetCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
-			if err := verifyVersion(ctx, c, v); err != nil {
+			if err := verifyVersion(ctx, c, v, rng); err != nil {
 				fmt.Fprintln(g.stderr, "Error: version not verified:", err)
 				return &exitError{code: exitNotVerified}
 			}
@@ -627,12 +627,18 @@ func minFee(ctx context.Context, c *client.Client, override string) (uint64, err
 	return deployFee(st, nil, "")
 }
 
-// verifyVersion checks that v's Location proves the stored record of
-// exactly this version with exactly these fields, that the proof
-// verifies, and that a block header commits its app hash; the owner,
-// which lives in the registry entry, is checked against that entry's own
-// proof at the same height.
-func verifyVersion(ctx context.Context, c *client.Client, v apitype.ContractVersion) error {
+// verifyVersion checks that v is an acceptable answer to rng ("" or
+// "*" for any): the range matches it and it is not yanked unless rng is
+// exact; that v's Location proves the stored record of exactly this
+// version with exactly these fields, that the proof verifies, and that a
+// block header commits its app hash; the owner, which lives in the
+// registry entry, is checked against that entry's own proof at the same
+// height. What it cannot check is that no higher match exists: the node
+// is trusted to pick the highest.
+func verifyVersion(ctx context.Context, c *client.Client, v apitype.ContractVersion, rng string) error {
+	if err := acceptable(v, rng); err != nil {
+		return err
+	}
 	loc := v.Location
 	if loc == nil {
 		return errors.New("the node returned no location")
@@ -672,6 +678,28 @@ func verifyVersion(ctx context.Context, c *client.Client, v apitype.ContractVers
 		return fmt.Errorf("the registry entry at height %d names owner %s, the answer %s", ce.Height, ce.Owner, v.Owner)
 	}
 	return verifyContract(ctx, c, ce)
+}
+
+// acceptable reports whether version v could be the answer to rng.
+func acceptable(v apitype.ContractVersion, rng string) error {
+	if rng == "" {
+		rng = "*"
+	}
+	r, err := contract.ParseRange(rng)
+	if err != nil {
+		return err
+	}
+	ver, err := contract.ParseVersion(v.Version)
+	if err != nil {
+		return err
+	}
+	if !r.Check(ver) {
+		return fmt.Errorf("the node answered %s@%s, which %q does not match", v.Name, v.Version, rng)
+	}
+	if v.Yanked && !r.Exact() {
+		return fmt.Errorf("the node answered %s@%s, which is yanked, for the range %q", v.Name, v.Version, rng)
+	}
+	return nil
 }
 
 // verifyContract is verifyVersion for a registry entry.

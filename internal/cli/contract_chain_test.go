@@ -490,7 +490,12 @@ func TestContractShowNotVerified(t *testing.T) {
 	var lieVal atomic.Value
 	lieVal.Store("")
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := http.Get(honest + r.URL.RequestURI())
+		uri := r.URL.RequestURI()
+		if lieVal.Load().(string) == "range" { // a real, provable version that ^1 does not match
+			uri = strings.Replace(uri, "hello@%5E1", "hello@2.0.0", 1)
+			uri = strings.Replace(uri, "hello@^1", "hello@2.0.0", 1)
+		}
+		resp, err := http.Get(honest + uri)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -520,7 +525,8 @@ func TestContractShowNotVerified(t *testing.T) {
 	}))
 	t.Cleanup(ts.Close)
 	k, _ := crypto.GenerateKey(nil)
-	for i, m := range []*txpb.Msg{apitest.Faucet(k.Address(), 1000), apitest.Deploy("hello", "1.0.0", apitest.EchoModule("a"), nil)} {
+	for i, m := range []*txpb.Msg{apitest.Faucet(k.Address(), 1000), apitest.Deploy("hello", "1.0.0", apitest.EchoModule("a"), nil),
+		apitest.Deploy("hello", "2.0.0", apitest.EchoModule("b"), nil)} {
 		raw, _ := b.Sign(k, uint64(i), 0, m)
 		if res, err := b.SubmitTx(context.Background(), raw, true); err != nil || res.Code != 0 {
 			t.Fatal(res, err)
@@ -535,6 +541,8 @@ func TestContractShowNotVerified(t *testing.T) {
 		{"owner", []string{"contract", "show", "hello"}},
 		{"yanked", []string{"contract", "show", "hello@^1"}},
 		{"version-owner", []string{"contract", "show", "hello@^1"}},
+		{"range", []string{"contract", "show", "hello@^1"}},
+		{"range", []string{"contract", "get", "hello@^1", "-o", out}},
 		{"code", []string{"contract", "get", "hello@^1", "-o", out}},
 	} {
 		lieVal.Store("")

@@ -39,9 +39,10 @@ func isDeployedRef(arg string) bool {
 }
 
 // runDeployed resolves ref on the node and runs it locally against empty
-// in-memory state: a contract's metered module (CID-verified), or a
-// composite's steps, each the pinned version's metered module, as one call
-// with one gas budget (composite.Run). It returns the result, the
+// in-memory state: a contract's metered module, or a composite's steps, each the pinned version's metered module, as one call
+// with one gas budget (composite.Run). Every version used (and so the
+// manifest and each module's CID) is checked against its proof and a block
+// header, and each module against its CID, before it runs. It returns the result, the
 // composite's steps (nil for a plain contract) and the exact version run.
 func runDeployed(ctx context.Context, g *globals, rt *wasm.Runtime, ref string, req wasm.Request) (*wasm.Result, []stepView, string, error) {
 	r, err := contract.ParseRef(ref)
@@ -53,12 +54,20 @@ func runDeployed(ctx context.Context, g *globals, rt *wasm.Runtime, ref string, 
 	if err != nil {
 		return nil, nil, "", err
 	}
+	if err := verifyVersion(ctx, c, v, r.Range.String()); err != nil {
+		return nil, nil, "", fmt.Errorf("%s@%s not verified: %w", r.Name, v.Version, err)
+	}
 	label := r.Name + "@" + v.Version
 	states := map[string]*wasm.MemState{}
 	load := func(ctx context.Context, name, version string) (*wasm.Module, wasm.State, error) {
-		code, _, err := c.ContractCode(ctx, name, version, true)
+		code, cv, err := c.ContractCode(ctx, name, version, true)
 		if err != nil {
 			return nil, nil, err
+		}
+		// The client checked the bytes against the CID in cv; the proof of
+		// cv's record makes that CID the chain's.
+		if err := verifyVersion(ctx, c, cv, version); err != nil {
+			return nil, nil, fmt.Errorf("%s@%s not verified: %w", name, version, err)
 		}
 		m, err := rt.Compile(ctx, code)
 		if err != nil {

@@ -15,8 +15,9 @@ import (
 
 // MaxMeteredSize bounds a metered module ContractCode accepts: metering
 // adds a gas charge per basic block, so a metered module outgrows its
-// original (a 3.3 MB Go contract meters to 4.8 MB); 4x the largest
-// original leaves room for the worst case.
+// original (a 3.3 MB Go contract meters to 4.8 MB); the chain refuses a
+// metered form over 2x the original plus 256 KiB (meter.MaxMeteredSize),
+// so 4x the largest original is ample.
 const MaxMeteredSize = 4 * tx.MaxCodeSize
 
 // Headers of GET /v1/contracts/{ref}/code (internal/api defines them; the
@@ -77,7 +78,9 @@ func (c *Client) ContractVersion(ctx context.Context, name, rng string, height i
 // must hash to the CID the node sent (X-Vm-Cid), and that CID must be the
 // code_hash (metered_hash) of the exact version the node named, read back
 // with its Location at the same height. It returns the bytes and that
-// version. Errors: NotFound for no such contract or version and for a
+// version; it does not check the Location (that needs a trusted header:
+// the CLI's verifyVersion does it), so until the caller has, the CID is
+// only as good as the node. Errors: NotFound for no such contract or version and for a
 // composite (no code); Unauthorized when the bytes or the CIDs do not
 // match; TooLarge for an answer over tx.MaxCodeSize (MaxMeteredSize
 // for a metered module); Decode for an answer

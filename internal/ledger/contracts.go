@@ -10,11 +10,13 @@ import (
 
 // registryEnv is what the registry's transitions need of this block:
 // its height, the chain's code limit and the node's metering cache.
-func (b *block) registryEnv() registry.Env {
-	limit := b.params.CodeLimit()
-	return registry.Env{Height: b.height, CodeLimit: limit,
+func (b *block) registryEnv() registry.Env { return b.a.registryEnv(b.height, b.params) }
+
+func (a *App) registryEnv(height int64, p Params) registry.Env {
+	limit := p.CodeLimit()
+	return registry.Env{Height: height, CodeLimit: limit,
 		Meter: func(code []byte) ([]byte, []string, error) {
-			r := b.a.meterCode(code, limit)
+			r := a.meterCode(code, limit)
 			return r.bin, r.exports, r.err
 		}}
 }

@@ -1,9 +1,6 @@
 package ledger
 
 import (
-	"bytes"
-	"slices"
-
 	"github.com/virtual-machine/vm/internal/registry"
 )
 
@@ -45,52 +42,14 @@ func (b *block) Set(key, val []byte) error {
 // Scan merges the tree (as of the block's start) with the block's cached
 // writes, the cache winning on equal keys.
 func (b *block) Scan(start, end []byte, ascending bool, f func(k, v []byte) bool) error {
-	var cached []string
+	keys := make([]string, 0, len(b.kv))
 	for k := range b.kv {
-		kb := []byte(k)
-		if bytes.Compare(kb, start) >= 0 && (end == nil || bytes.Compare(kb, end) < 0) {
-			cached = append(cached, k)
-		}
+		keys = append(keys, k)
 	}
-	slices.Sort(cached)
-	if !ascending {
-		slices.Reverse(cached)
-	}
-	before := func(x, y []byte) bool { // x comes first in scan order
-		c := bytes.Compare(x, y)
-		return (ascending && c < 0) || (!ascending && c > 0)
-	}
-	stopped := false
-	emit := func(k string) bool {
-		if v := b.kv[k].cur; v != nil && !f([]byte(k), v) {
-			stopped = true
-		}
-		return !stopped
-	}
-	err := registry.TreeReader{T: b.a.tree}.Scan(start, end, ascending, func(k, v []byte) bool {
-		for len(cached) > 0 && before([]byte(cached[0]), k) {
-			if !emit(cached[0]) {
-				return false
-			}
-			cached = cached[1:]
-		}
-		if len(cached) > 0 && cached[0] == string(k) {
-			ok := emit(cached[0])
-			cached = cached[1:]
-			return ok
-		}
-		if !f(k, v) {
-			stopped = true
-		}
-		return !stopped
-	})
+	err := registry.MergeScan(registry.TreeReader{T: b.a.tree}, start, end, ascending, keys,
+		func(k string) []byte { return b.kv[k].cur }, f)
 	if err != nil {
 		return &storageError{err}
-	}
-	for _, k := range cached {
-		if stopped || !emit(k) {
-			break
-		}
 	}
 	return nil
 }

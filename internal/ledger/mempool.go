@@ -5,8 +5,10 @@ import (
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/virtual-machine/vm/internal/registry"
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/tx"
+	"github.com/virtual-machine/vm/internal/tx/txpb"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
@@ -40,12 +42,22 @@ func (a *App) checkTx(raw []byte, recheck bool) error {
 		}
 		a.sigs.add(s.Hash)
 	}
+	if err := a.checkAccount(s); err != nil {
+		return err
+	}
+	return a.checkRegistry(s)
+}
+
+// checkAccount refuses, against committed state, a used nonce and a fee
+// below the requirement or above the signer's balance: a tx that cannot
+// pay would be included for free (a failed tx changes nothing).
+func (a *App) checkAccount(s *tx.Signed) error {
 	a.qmu.RLock()
 	defer a.qmu.RUnlock()
 	if a.committed == nil {
 		return nil
 	}
-	raw, err = a.committed.Get(state.AccountKey(s.Signer))
+	raw, err := a.committed.Get(state.AccountKey(s.Signer))
 	if err != nil {
 		return vmerr.E("ledger.check_tx", vmerr.Unavailable, "read account: %w", err)
 	}
@@ -56,22 +68,56 @@ func (a *App) checkTx(raw []byte, recheck bool) error {
 	if s.Body.Nonce < acc.Nonce {
 		return vmerr.E("ledger.check_tx", vmerr.BadNonce, "nonce %d for %s is already used (account nonce %d)", s.Body.Nonce, s.Signer, acc.Nonce)
 	}
-	// A tx that cannot pay would be included for free (a failed tx changes
-	// nothing): refuse it at admission so blocks cannot be filled at no cost.
 	if err := a.params.checkFee(s.Body); err != nil {
 		return err
 	}
-	// Code that can never deploy is refused before it costs a block; the
-	// metering is cached, so FinalizeBlock does not redo it.
+	if s.Body.Fee > acc.Balance {
+		return vmerr.E("ledger.check_tx", vmerr.InsufficientFunds, "%s cannot pay the fee %d from its committed balance %d", s.Signer, s.Body.Fee, acc.Balance)
+	}
+	return nil
+}
+
+// checkRegistry dry-runs the tx's registry messages (Deploy, Yank,
+// ContractOwners) against committed state and refuses the tx if one would
+// fail: a failed tx pays nothing, so without this anyone could have every
+// validator meter and validate the same doomed deploy block after block.
+// Metering runs outside the state lock (it can take a fraction of a
+// second) and is cached, so FinalizeBlock does not redo it. A registry tx
+// that depends on another not yet committed is refused; send it after.
+func (a *App) checkRegistry(s *tx.Signed) error {
+	var msgs []*txpb.Msg
 	for _, m := range s.Body.Msgs {
-		if d := m.GetDeploy(); d != nil && len(d.Code) > 0 {
-			if r := a.meterCode(d.Code, a.params.CodeLimit()); r.err != nil {
-				return r.err
+		switch m.GetSum().(type) {
+		case *txpb.Msg_Deploy, *txpb.Msg_Yank, *txpb.Msg_ContractOwners:
+			msgs = append(msgs, m)
+			if d := m.GetDeploy(); len(d.GetCode()) > 0 && len(d.GetCode()) <= a.params.CodeLimit() {
+				a.meterCode(d.Code, a.params.CodeLimit())
 			}
 		}
 	}
-	if s.Body.Fee > acc.Balance {
-		return vmerr.E("ledger.check_tx", vmerr.InsufficientFunds, "%s cannot pay the fee %d from its committed balance %d", s.Signer, s.Body.Fee, acc.Balance)
+	if len(msgs) == 0 {
+		return nil
+	}
+	a.qmu.RLock()
+	defer a.qmu.RUnlock()
+	if a.committed == nil {
+		return nil
+	}
+	dry := &registry.Overlay{Base: registry.TreeReader{T: a.committed}}
+	env := a.registryEnv(a.height+1, a.params)
+	for i, m := range msgs {
+		var err error
+		switch sum := m.GetSum().(type) {
+		case *txpb.Msg_Deploy:
+			_, err = registry.Deploy(dry, env, s.Signer, sum.Deploy)
+		case *txpb.Msg_Yank:
+			_, err = registry.Yank(dry, env, s.Signer, sum.Yank)
+		case *txpb.Msg_ContractOwners:
+			_, err = registry.SetOwners(dry, env, s.Signer, sum.ContractOwners)
+		}
+		if err != nil {
+			return vmerr.E("ledger.check_tx", vmerr.KindOf(err), "registry message %d would fail: %w", i, err)
+		}
 	}
 	return nil
 }

@@ -9,10 +9,15 @@ import (
 	"github.com/virtual-machine/vm/internal/wasm/meter"
 )
 
-// meterCacheBytes bounds the metered modules kept between CheckTx and
-// FinalizeBlock (metering a 2.5 MB Go module takes tens of milliseconds;
-// doing it once per node instead of twice matters to block time).
-const meterCacheBytes = 64 << 20
+// Bounds of the metered modules kept between CheckTx and FinalizeBlock
+// (metering a 2.5 MB Go module takes ~0.2 s; doing it once per node
+// instead of twice matters to block time). Every entry, refusals too,
+// counts at least meterEntryMin bytes, so neither bound can be dodged.
+const (
+	meterCacheBytes   = 128 << 20
+	meterCacheEntries = 1024
+	meterEntryMin     = 1 << 10
+)
 
 // meterResult is the outcome of metering one module: a pure function of
 // the code and the size limit, so caching it cannot change consensus.
@@ -21,6 +26,8 @@ type meterResult struct {
 	exports []string
 	err     error
 }
+
+func (r *meterResult) size() int { return max(len(r.bin), meterEntryMin) }
 
 type meterKey struct {
 	code  [32]byte
@@ -72,11 +79,11 @@ func (a *App) meterCode(code []byte, limit int) *meterResult {
 	if _, ok := c.m[k]; !ok {
 		c.m[k] = r
 		c.order = append(c.order, k)
-		c.bytes += len(r.bin)
-		for c.bytes > meterCacheBytes && len(c.order) > 1 {
+		c.bytes += r.size()
+		for (c.bytes > meterCacheBytes || len(c.order) > meterCacheEntries) && len(c.order) > 1 {
 			old := c.order[0]
 			c.order = c.order[1:]
-			c.bytes -= len(c.m[old].bin)
+			c.bytes -= c.m[old].size()
 			delete(c.m, old)
 		}
 	}

@@ -14,8 +14,13 @@ import (
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
-// MaxMaintainers bounds the maintainers of one contract chain.
-const MaxMaintainers = 32
+// Bounds of one contract chain.
+const (
+	MaxMaintainers = 32
+	// MaxVersions bounds the versions of one chain, and so what one range
+	// resolution may have to scan (a few milliseconds at worst).
+	MaxVersions = 10_000
+)
 
 // Env is what a transition needs besides the store.
 type Env struct {
@@ -57,6 +62,8 @@ func Deploy(s Store, env Env, signer crypto.Address, d *txpb.Deploy) (Event, err
 		c = &statepb.Contract{Name: d.Name, Owner: bytes.Clone(signer[:]), Created: env.Height}
 	case !mayPublish(c, signer):
 		return Event{}, vmerr.E(op, vmerr.Unauthorized, "%s is not the owner or a maintainer of %s", signer, d.Name)
+	case c.Versions >= MaxVersions:
+		return Event{}, vmerr.E(op, vmerr.Limit, "%s has %d versions, the most a chain may have", d.Name, c.Versions)
 	}
 	key := state.VersionKey(d.Name, contract.SortKey(ver))
 	if old, err := s.Get(key); err != nil {

@@ -62,18 +62,18 @@ func Resolve(r Reader, name string, rng *contract.Range) (*statepb.Version, []by
 		end = append(bytes.Clone(prefix), up...)
 	}
 	var (
-		found         *statepb.Version
 		foundKey, raw []byte
+		foundVersion  string
 		scanErr       error
 	)
 	seq := func(yield func(contract.Entry, error) bool) {
 		scanErr = r.Scan(start, end, false, func(k, v []byte) bool {
-			rec, err := state.DecodeVersion(v)
+			version, yanked, err := state.VersionHead(v)
 			if err != nil {
 				return yield(contract.Entry{}, &CorruptError{err})
 			}
-			found, foundKey, raw = rec, k, v
-			return yield(contract.Entry{Version: rec.Version, Yanked: rec.Yanked}, nil)
+			foundKey, raw, foundVersion = k, v, version
+			return yield(contract.Entry{Version: version, Yanked: yanked}, nil)
 		})
 	}
 	e, err := contract.Resolve(name, rng, seq)
@@ -84,8 +84,12 @@ func Resolve(r Reader, name string, rng *contract.Range) (*statepb.Version, []by
 		return nil, nil, nil, err
 	}
 	// Resolve stops at the entry it picks, so it is the last one seen.
-	if found == nil || found.Version != e.Version {
+	if foundKey == nil || foundVersion != e.Version {
 		return nil, nil, nil, vmerr.E("registry.resolve", vmerr.Internal, "resolution of %s@%s lost its record", name, rng)
+	}
+	found, err := state.DecodeVersion(raw)
+	if err != nil {
+		return nil, nil, nil, &CorruptError{err}
 	}
 	return found, bytes.Clone(foundKey), bytes.Clone(raw), nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 
 	"github.com/ipfs/go-cid"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/virtual-machine/vm/internal/apitype"
@@ -168,4 +169,39 @@ func addrStrings(bs [][]byte) []string {
 		out[i] = addrString(b)
 	}
 	return out
+}
+
+// VersionHead reads only the version string and the yanked flag of a
+// stored version record, skipping (not copying) its large fields: range
+// resolution looks at many records and needs nothing else. Errors: Decode.
+func VersionHead(b []byte) (version string, yanked bool, err error) {
+	const op = "state.version_head"
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return "", false, vmerr.E(op, vmerr.Decode, "version record: bad tag")
+		}
+		b = b[n:]
+		switch {
+		case num == 2 && typ == protowire.BytesType:
+			v, m := protowire.ConsumeBytes(b)
+			if m < 0 {
+				return "", false, vmerr.E(op, vmerr.Decode, "version record: bad version field")
+			}
+			version, n = string(v), m
+		case num == 16 && typ == protowire.VarintType:
+			v, m := protowire.ConsumeVarint(b)
+			if m < 0 {
+				return "", false, vmerr.E(op, vmerr.Decode, "version record: bad yanked field")
+			}
+			yanked, n = v != 0, m
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return "", false, vmerr.E(op, vmerr.Decode, "version record: bad field %d", num)
+			}
+		}
+		b = b[n:]
+	}
+	return version, yanked, nil
 }

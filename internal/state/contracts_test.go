@@ -58,12 +58,17 @@ func FuzzDecodeList(f *testing.F) {
 // FuzzDecodeRecords: stored records never panic the decoders.
 func FuzzDecodeRecords(f *testing.F) {
 	f.Add(state.EncodeRecord(&statepb.Version{Name: "hello", Version: "1.0.0", Tags: []string{"x"}}))
+	f.Add(state.EncodeRecord(&statepb.Version{Version: "2.0.0-rc.1", Interface: make([]byte, 300), Yanked: true}))
 	f.Add(state.EncodeRecord(&statepb.Contract{Name: "hello", Owner: make([]byte, 20)}))
 	f.Add([]byte{0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if v, err := state.DecodeVersion(b); err == nil {
 			_ = state.VersionView(v, nil, 1)
 			_ = state.RecordHash(v)
+			ver, yanked, err := state.VersionHead(b)
+			if err != nil || ver != v.Version || yanked != v.Yanked {
+				t.Fatalf("VersionHead = %q %v %v, record %q %v", ver, yanked, err, v.Version, v.Yanked)
+			}
 		}
 		if c, err := state.DecodeContract(b); err == nil {
 			_ = state.ContractView(c, 1)

@@ -401,7 +401,7 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 		return nil, vmerr.E(op, vmerr.Invalid, "fee %d is below the required %d (minimum %d plus %d per started KiB deployed)",
 			body.Fee, need, b.cfg.MinFee, b.cfg.DeployFeePerKiB)
 	}
-	w := &work{tree: b.tree, height: int64(len(b.blocks)) + 1}
+	w := newWork(b.tree, int64(len(b.blocks))+1)
 	events := []apitype.Event{{Type: "tx", Attributes: map[string]string{"signer": s.Signer.String(), "nonce": strconv.FormatUint(body.Nonce, 10)}}}
 	if body.Fee > 0 {
 		if err := move(s.Signer, FeeCollector(), body.Fee); err != nil {

@@ -1,10 +1,8 @@
 package apitest
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"slices"
 
 	"github.com/cosmos/iavl"
 	"github.com/ipfs/go-cid"
@@ -246,75 +244,24 @@ func resolveAt(it *iavl.ImmutableTree, name, rng string) (*statepb.Contract, *st
 // work is the registry.Store of one tx: reads see the tx's own writes,
 // which reach the tree only when flushed (all or nothing).
 type work struct {
-	tree    *iavl.MutableTree
-	pending map[string][]byte // nil value: deleted
-	height  int64             // of the block being built
+	registry.Overlay
+	tree   *iavl.MutableTree
+	height int64 // of the block being built
 }
 
-// Get reads key, seeing the tx's own writes.
-func (w *work) Get(key []byte) ([]byte, error) {
-	if v, ok := w.pending[string(key)]; ok {
-		return v, nil
-	}
-	return w.tree.Get(key)
-}
-
-// Set records a write of the tx.
-func (w *work) Set(key, val []byte) error {
-	if w.pending == nil {
-		w.pending = map[string][]byte{}
-	}
-	w.pending[string(key)] = val
-	return nil
-}
-
-// Scan walks [start, end) merging the tx's own writes over the tree.
-func (w *work) Scan(start, end []byte, ascending bool, fn func(k, v []byte) bool) error {
-	merged := map[string][]byte{}
-	cur, err := w.tree.Iterator(start, end, true)
-	if err != nil {
-		return err
-	}
-	for ; cur.Valid(); cur.Next() {
-		merged[string(cur.Key())] = bytes.Clone(cur.Value())
-	}
-	cur.Close()
-	for k, v := range w.pending {
-		if k >= string(start) && (end == nil || k < string(end)) {
-			merged[k] = v
-		}
-	}
-	keys := make([]string, 0, len(merged))
-	for k, v := range merged {
-		if v != nil {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	if !ascending {
-		slices.Reverse(keys)
-	}
-	for _, k := range keys {
-		if !fn([]byte(k), merged[k]) {
-			break
-		}
-	}
-	return nil
+func newWork(tree *iavl.MutableTree, height int64) *work {
+	return &work{Overlay: registry.Overlay{Base: registry.TreeReader{T: tree}}, tree: tree, height: height}
 }
 
 // flush writes the tx's changes to the tree, in key order.
 func (w *work) flush() error {
-	keys := make([]string, 0, len(w.pending))
-	for k := range w.pending {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	keys, values := w.Writes()
+	for i, k := range keys {
 		var err error
-		if v := w.pending[k]; v == nil {
-			_, _, err = w.tree.Remove([]byte(k))
+		if values[i] == nil {
+			_, _, err = w.tree.Remove(k)
 		} else {
-			_, err = w.tree.Set([]byte(k), v)
+			_, err = w.tree.Set(k, values[i])
 		}
 		if err != nil {
 			return vmerr.Wrap("apitest.flush", vmerr.Internal, err)

@@ -20,7 +20,9 @@
 // f32/f64 parameters or results, and function imports AllowImport refuses.
 // Refused as ErrInvalid: any export name starting with "vm_", and anything
 // wazero's validator rejects. Refused as ErrLimit: modules beyond the
-// Config limits. Custom sections (including "name") are dropped.
+// Config limits, and modules whose metered form would be larger than twice
+// the original plus 256 KiB (MaxMeteredSize). Custom sections (including
+// "name") are dropped.
 //
 // # Added globals and exports
 //

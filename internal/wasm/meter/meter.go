@@ -51,7 +51,8 @@ type Import struct {
 // Errors are *Error values wrapping one sentinel:
 //   - ErrConfig: cfg fails Config.Validate;
 //   - ErrLimit: orig is larger than MaxCodeSize, or declares more memory,
-//     table elements, functions, globals, locals or body bytes than allowed;
+//     table elements, functions, globals, locals or body bytes than allowed,
+//     or its metered form would exceed MaxMeteredSize(len(orig));
 //   - ErrImport: a memory/table/global/tag import, a function import with
 //     float types, or one AllowImport refuses (its error is wrapped too);
 //   - ErrUnsupported: SIMD, threads/atomics, tail calls, exception
@@ -82,6 +83,13 @@ func Instrument(orig []byte, cfg Config) (metered []byte, info Info, err error) 
 	if err != nil {
 		return nil, Info{}, err
 	}
+	// Validation costs time per byte, and code made of nothing but tiny
+	// loops grows about 8x when metered: bounding the growth bounds what a
+	// deploy can make every validator do.
+	if limit := MaxMeteredSize(len(orig)); len(out) > limit {
+		return nil, Info{}, errorf("rewrite", KindLimit, -1, "metered module would be %d bytes (%.1fx the original); limit %d (2x + %d)",
+			len(out), float64(len(out))/float64(max(len(orig), 1)), limit, MeteredSlack)
+	}
 	if err := validate(out); err != nil {
 		if err := validate(orig); err != nil {
 			return nil, Info{}, &Error{Op: "validate", Kind: KindInvalid, Offset: -1, Err: err}
@@ -90,6 +98,14 @@ func Instrument(orig []byte, cfg Config) (metered []byte, info Info, err error) 
 	}
 	return out, m.info(&cfg), nil
 }
+
+// MeteredSlack is the fixed allowance of MaxMeteredSize.
+const MeteredSlack = 256 << 10
+
+// MaxMeteredSize is the largest metered module Instrument produces from an
+// original of n bytes: 2n + MeteredSlack. Real code grows far less (Go
+// contracts about 1.45x).
+func MaxMeteredSize(n int) int { return 2*n + MeteredSlack }
 
 // validate compiles bin in a throwaway wazero interpreter runtime, which
 // runs wazero's full decoder and validator.

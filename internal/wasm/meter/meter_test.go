@@ -471,3 +471,37 @@ func TestTestConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestMeteredGrowthBound: code of nothing but empty loops grows ~8x when
+// metered; beyond MaxMeteredSize it is refused as ErrLimit before the
+// (costly) validation of the output.
+func TestMeteredGrowthBound(t *testing.T) {
+	loops := func(n int) []byte {
+		body := make([]byte, 0, 2*n+1)
+		for range n {
+			body = append(body, 0x03, 0x40, 0x0b) // loop (empty block type) end
+		}
+		return body
+	}
+	for _, tt := range []struct {
+		name    string
+		n       int
+		wantErr error
+	}{
+		{"small", 100, nil},
+		{"loop-only, large", 200_000, meter.ErrLimit},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &builder{}
+			b.export("f", b.fn(nil, nil, nil, asm(loops(tt.n))))
+			orig := b.bytes()
+			out, _, err := meter.Instrument(orig, meter.TestConfig())
+			if !errors.Is(err, tt.wantErr) && (err != nil || tt.wantErr != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && len(out) > meter.MaxMeteredSize(len(orig)) {
+				t.Fatalf("metered %d bytes over the bound %d", len(out), meter.MaxMeteredSize(len(orig)))
+			}
+		})
+	}
+}
