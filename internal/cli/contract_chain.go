@@ -416,20 +416,14 @@ func newContractListCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--limit %d: want 1..100", q.Limit)
 			}
 			ctx, c := cmd.Context(), g.client()
-			all := []apitype.Contract{}
-			for page := q; ; {
+			all, err := fetchPages(q.Limit, q.After, func(after string) ([]apitype.Contract, string, error) {
+				page := q
+				page.After = after
 				l, err := c.Contracts(ctx, page)
-				if err != nil {
-					return err
-				}
-				all = append(all, l.Contracts...)
-				if q.Limit != 0 || l.Next == "" {
-					break
-				}
-				if l.Next <= page.After {
-					return fmt.Errorf("the node's paging does not advance (next %q after %q)", l.Next, page.After)
-				}
-				page.After = l.Next
+				return l.Contracts, l.Next, err
+			})
+			if err != nil {
+				return err
 			}
 			return g.print(all, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -678,6 +672,27 @@ func verifyVersion(ctx context.Context, c *client.Client, v apitype.ContractVers
 		return fmt.Errorf("the registry entry at height %d names owner %s, the answer %s", ce.Height, ce.Owner, v.Owner)
 	}
 	return verifyContract(ctx, c, ce)
+}
+
+// fetchPages follows a list's next cursor from after until the node says
+// there is no more, or returns the first page only when limit is set. A
+// cursor that does not advance is an error (a node could loop us).
+func fetchPages[T any](limit int, after string, fetch func(after string) ([]T, string, error)) ([]T, error) {
+	all := []T{}
+	for {
+		items, next, err := fetch(after)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if limit != 0 || next == "" {
+			return all, nil
+		}
+		if next <= after {
+			return nil, fmt.Errorf("the node's paging does not advance (next %q after %q)", next, after)
+		}
+		after = next
+	}
 }
 
 // acceptable reports whether version v could be the answer to rng.

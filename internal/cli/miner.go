@@ -220,20 +220,14 @@ func newMinerListCmd(g *globals) *cobra.Command {
 				}
 			}
 			ctx, c := cmd.Context(), g.client()
-			all := []apitype.Miner{}
-			for page := q; ; {
+			all, err := fetchPages(q.Limit, q.After, func(after string) ([]apitype.Miner, string, error) {
+				page := q
+				page.After = after
 				l, err := c.Miners(ctx, page)
-				if err != nil {
-					return err
-				}
-				all = append(all, l.Miners...)
-				if q.Limit != 0 || l.Next == "" {
-					break
-				}
-				if l.Next <= page.After {
-					return fmt.Errorf("the node's paging does not advance (next %q after %q)", l.Next, page.After)
-				}
-				page.After = l.Next
+				return l.Miners, l.Next, err
+			})
+			if err != nil {
+				return err
 			}
 			return g.print(all, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
