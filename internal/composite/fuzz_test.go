@@ -22,7 +22,7 @@ func FuzzParseManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := composite.ParseManifest(b)
 		if err != nil {
-			if k := vmerr.KindOf(err); k != vmerr.Invalid && k != vmerr.TooLarge {
+			if k := vmerr.KindOf(err); k != vmerr.Invalid && k != vmerr.TooLarge && k != vmerr.Limit {
 				t.Fatalf("kind %v: %v", k, err)
 			}
 			return
@@ -47,6 +47,8 @@ func FuzzParseInterface(f *testing.F) {
 		`{"functions":[{"name":"f","input":{"$defs":{"n":{"type":"integer"}},"$ref":"#/$defs/n"}}]}`,
 		`{"functions":[{"name":"f","input":{"$ref":"https://example.com/x"}}]}`,
 		`{"functions":[{"name":"f","output":{"pattern":"^a+$","enum":["a",1,null]}}]}`,
+		`{"functions":[{"name":"f","input":{"minimum":1e999,"multipleOf":0.5e-3}}]}`,
+		`{"functions":[{"name":"f","input":{"patternProperties":{"^(a{30}){30}$":{"pattern":"b{1000}"}}}}]}`,
 		`{"functions":[]}`, `{}`, `null`,
 	} {
 		f.Add([]byte(s))
@@ -54,7 +56,7 @@ func FuzzParseInterface(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		iface, canon, err := composite.ParseInterface(b)
 		if err != nil {
-			if k := vmerr.KindOf(err); k != vmerr.Invalid && k != vmerr.TooLarge {
+			if k := vmerr.KindOf(err); k != vmerr.Invalid && k != vmerr.TooLarge && k != vmerr.Limit {
 				t.Fatalf("kind %v: %v", k, err)
 			}
 			return

@@ -43,10 +43,15 @@ type Interface struct {
 // 1..MaxFunctions functions with unique names of 1..MaxFnNameLen bytes, and
 // every schema compiles as draft 2020-12 (unless it names another draft with
 // "$schema") without loading any URL: a remote "$ref" is refused, a validator
-// never fetches. It returns the interface, with every schema re-encoded
+// never fetches. Before anything is compiled, the schemas together must fit
+// the JSON limits (MaxJSONDepth per schema, MaxSchemaNodes for all schemas of
+// the interface, MaxNumberLen, MaxNumberExponent, MaxStringLen,
+// MaxPatternInstSize); number literals are checked as text and never
+// converted. It returns the interface, with every schema re-encoded
 // canonically, and the canonical bytes of the whole document (compact JSON,
 // object keys sorted), which re-parse to the same bytes. Errors are of kind
-// vmerr.TooLarge for an oversized document and vmerr.Invalid otherwise.
+// vmerr.TooLarge for an oversized document, vmerr.Limit for a schema over a
+// JSON limit (the message names the limit) and vmerr.Invalid otherwise.
 func ParseInterface(b []byte) (*Interface, []byte, error) {
 	const op = "composite.interface"
 	if len(b) > MaxInterfaceSize {
@@ -60,6 +65,7 @@ func ParseInterface(b []byte) (*Interface, []byte, error) {
 		return nil, nil, vmerr.E(op, vmerr.Invalid, "interface has %d functions; 1..%d are allowed", n, MaxFunctions)
 	}
 	seen := make(map[string]bool, len(in.Functions))
+	schemas := newSchemaBudget()
 	for i := range in.Functions {
 		f := &in.Functions[i]
 		if len(f.Name) == 0 || len(f.Name) > MaxFnNameLen {
@@ -76,11 +82,19 @@ func ParseInterface(b []byte) (*Interface, []byte, error) {
 			if len(*s.raw) == 0 {
 				continue
 			}
-			canon, err := canonicalJSON(*s.raw)
+			doc, err := decodeBounded(*s.raw, schemas)
+			if err != nil {
+				var le *limitError
+				if errors.As(err, &le) {
+					return nil, nil, vmerr.E(op, vmerr.Limit, "function %q: %s schema: %w", f.Name, s.what, err)
+				}
+				return nil, nil, vmerr.E(op, vmerr.Invalid, "function %q: %s schema: %w", f.Name, s.what, err)
+			}
+			canon, err := marshalCompact(doc)
 			if err != nil {
 				return nil, nil, vmerr.E(op, vmerr.Invalid, "function %q: %s schema: %w", f.Name, s.what, err)
 			}
-			if _, err := compileSchema(canon, ""); err != nil {
+			if _, err := newSchemaCompiler(doc).compile(""); err != nil {
 				return nil, nil, vmerr.E(op, vmerr.Invalid, "function %q: %s schema does not compile: %w", f.Name, s.what, err)
 			}
 			*s.raw = canon
@@ -141,7 +155,11 @@ func (i *Interface) ValidateInput(fn string, input []byte) error {
 	if len(f.Input) == 0 {
 		return nil
 	}
-	sch, err := compileSchema(f.Input, "")
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(f.Input))
+	if err != nil {
+		return vmerr.E(op, vmerr.Invalid, "function %q: input schema does not compile: %w", fn, err)
+	}
+	sch, err := newSchemaCompiler(doc).compile("")
 	if err != nil {
 		return vmerr.E(op, vmerr.Invalid, "function %q: input schema does not compile: %w", fn, err)
 	}
@@ -162,24 +180,46 @@ func (noLoader) Load(url string) (any, error) {
 	return nil, errors.New("remote references are not allowed: " + url)
 }
 
-// compileSchema compiles the schema document raw at the JSON Pointer ptr
-// ("" for the root) with draft 2020-12 as default and no loader.
-func compileSchema(raw []byte, ptr string) (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
-	}
+// schemaCompiler compiles schemas at JSON Pointers of one document, which
+// is added (and checked against its meta-schema) once; each location is
+// compiled once and the result, or its error, is kept. It is used by one
+// goroutine at a time.
+type schemaCompiler struct {
+	c       *jsonschema.Compiler
+	added   error // the error of adding the document, if any
+	results map[string]compiled
+}
+
+type compiled struct {
+	sch *jsonschema.Schema
+	err error
+}
+
+// newSchemaCompiler prepares compiling doc, a decoded schema document (from
+// decodeBounded or jsonschema.UnmarshalJSON), with draft 2020-12 as default
+// and no loader.
+func newSchemaCompiler(doc any) *schemaCompiler {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.UseLoader(noLoader{})
-	if err := c.AddResource(schemaURL, doc); err != nil {
-		return nil, err
+	return &schemaCompiler{c: c, added: c.AddResource(schemaURL, doc), results: map[string]compiled{}}
+}
+
+// compile returns the schema at the JSON Pointer ptr ("" for the root).
+func (sc *schemaCompiler) compile(ptr string) (*jsonschema.Schema, error) {
+	if sc.added != nil {
+		return nil, sc.added
+	}
+	if r, ok := sc.results[ptr]; ok {
+		return r.sch, r.err
 	}
 	loc := schemaURL
 	if ptr != "" {
 		loc += "#" + fragmentEscape(ptr)
 	}
-	return c.Compile(loc)
+	sch, err := sc.c.Compile(loc)
+	sc.results[ptr] = compiled{sch, err}
+	return sch, err
 }
 
 // fragmentEscape percent-encodes a JSON Pointer for a URI fragment.
@@ -213,21 +253,6 @@ func decodeStrict(b []byte, v any) error {
 	return nil
 }
 
-// canonicalJSON re-encodes one JSON value compactly with object keys sorted
-// and numbers kept verbatim. Trailing data is refused.
-func canonicalJSON(raw []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the JSON value")
-	}
-	return marshalCompact(v)
-}
-
 // marshalCompact is json.Marshal without HTML escaping.
 func marshalCompact(v any) ([]byte, error) {
 	var buf bytes.Buffer
@@ -242,4 +267,18 @@ func marshalCompact(v any) ([]byte, error) {
 // oneLine flattens a multi-line validator message.
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// DecodeStoredInterface decodes the canonical bytes ParseInterface
+// returned earlier (an interface stored on chain when its version was
+// deployed) without validating or compiling it again: Pin compiles what
+// it needs itself, and recompiling every step's interface on each
+// composite deploy would cost up to a second at the limits. Errors:
+// Invalid for bytes that are not an interface document.
+func DecodeStoredInterface(b []byte) (*Interface, error) {
+	var in Interface
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, vmerr.E("composite.stored_interface", vmerr.Invalid, "stored interface: %v", err)
+	}
+	return &in, nil
 }

@@ -2,6 +2,7 @@ package composite
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -55,12 +56,16 @@ type Manifest struct {
 // that contract.ParseRef accepts, function names of 1..MaxFnNameLen bytes,
 // and well-formed sources: exactly one form each, valid pointers starting
 // with /input or /steps/<id> where the id exists and is not the step's own,
-// object sources non-empty and nested at most MaxObjectDepth deep. The step
+// object sources non-empty and nested at most MaxObjectDepth deep. At most
+// MaxPointerSources pointer sources and MaxValueSources constant values, which together must fit the JSON limits
+// (MaxJSONDepth per value, MaxValueNodes for all values, MaxNumberLen,
+// MaxNumberExponent, MaxStringLen; numbers are checked as text). The step
 // graph must be acyclic; a cycle is refused with the cycle spelled out
 // ("a -> b -> a"). Constant values are re-encoded canonically. A "version"
 // present on a step is kept (a pinned manifest re-parses) but not resolved:
 // Pin overwrites it. Errors are of kind vmerr.TooLarge for an oversized
-// document and vmerr.Invalid otherwise.
+// document, vmerr.Limit for too many sources or constant values over a limit
+// (the message names it) and vmerr.Invalid otherwise.
 func ParseManifest(b []byte) (*Manifest, error) {
 	const op = "composite.manifest"
 	if len(b) > MaxManifestSize {
@@ -83,6 +88,7 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		}
 		ids[s.ID] = i
 	}
+	vb := &valueBudget{budget: newValueBudget()}
 	for i := range m.Steps {
 		s := &m.Steps[i]
 		if _, err := contract.ParseRef(s.Contract); err != nil {
@@ -91,13 +97,13 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		if len(s.Fn) == 0 || len(s.Fn) > MaxFnNameLen {
 			return nil, vmerr.E(op, vmerr.Invalid, "step %q: fn is %d bytes; 1..%d are allowed", s.ID, len(s.Fn), MaxFnNameLen)
 		}
-		if err := checkSource(&s.Input, ids, s.ID, 0); err != nil {
-			return nil, vmerr.E(op, vmerr.Invalid, "step %q: input: %w", s.ID, err)
+		if err := checkSource(&s.Input, ids, s.ID, 0, vb); err != nil {
+			return nil, sourceError(op, "step %q: input: %w", s.ID, err)
 		}
 	}
 	if m.Output != nil {
-		if err := checkSource(m.Output, ids, "", 0); err != nil {
-			return nil, vmerr.E(op, vmerr.Invalid, "output: %w", err)
+		if err := checkSource(m.Output, ids, "", 0, vb); err != nil {
+			return nil, sourceError(op, "output: %w", err)
 		}
 	}
 	if cyc := m.cycle(ids); cyc != nil {
@@ -151,6 +157,24 @@ func (m *Manifest) Canonical() []byte {
 	return b
 }
 
+// valueBudget is what the constant values of one manifest have used.
+type valueBudget struct {
+	*budget
+	sources  int // value sources so far
+	pointers int // pointer sources so far
+}
+
+// sourceError wraps err from checkSource as vmerr.Limit when it is a limit
+// violation and vmerr.Invalid otherwise.
+func sourceError(op, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	var le *limitError
+	if errors.As(err, &le) {
+		return vmerr.Wrap(op, vmerr.Limit, err)
+	}
+	return vmerr.Wrap(op, vmerr.Invalid, err)
+}
+
 // validStepID checks ^[a-z][a-z0-9_-]{0,31}$.
 func validStepID(id string) error {
 	if len(id) == 0 || len(id) > MaxStepIDLen {
@@ -169,9 +193,10 @@ func validStepID(id string) error {
 }
 
 // checkSource validates one source; self is the step whose input it builds
-// ("" for the output), depth the object nesting so far. Constant values are
-// canonicalised in place.
-func checkSource(s *Source, ids map[string]int, self string, depth int) error {
+// ("" for the output), depth the object nesting so far, vb what the
+// manifest's constant values have used of their limits (a violation is a
+// *limitError). Constant values are canonicalised in place.
+func checkSource(s *Source, ids map[string]int, self string, depth int, vb *valueBudget) error {
 	forms := 0
 	if s.Pointer != nil {
 		forms++
@@ -187,6 +212,10 @@ func checkSource(s *Source, ids map[string]int, self string, depth int) error {
 	}
 	switch {
 	case s.Pointer != nil:
+		vb.pointers++
+		if vb.pointers > MaxPointerSources {
+			return overLimit("the manifest has more than %d \"pointer\" sources (MaxPointerSources)", MaxPointerSources)
+		}
 		toks, err := parsePointer(*s.Pointer)
 		if err != nil {
 			return err
@@ -200,7 +229,15 @@ func checkSource(s *Source, ids map[string]int, self string, depth int) error {
 			}
 		}
 	case len(s.Value) > 0:
-		canon, err := canonicalJSON(s.Value)
+		vb.sources++
+		if vb.sources > MaxValueSources {
+			return overLimit("the manifest has more than %d \"value\" sources (MaxValueSources)", MaxValueSources)
+		}
+		v, err := decodeBounded(s.Value, vb.budget)
+		if err != nil {
+			return fmt.Errorf("value: %w", err)
+		}
+		canon, err := marshalCompact(v)
 		if err != nil {
 			return fmt.Errorf("value: %w", err)
 		}
@@ -214,7 +251,7 @@ func checkSource(s *Source, ids map[string]int, self string, depth int) error {
 		}
 		for _, k := range sortedKeys(s.Object) {
 			f := s.Object[k]
-			if err := checkSource(&f, ids, self, depth+1); err != nil {
+			if err := checkSource(&f, ids, self, depth+1, vb); err != nil {
 				return fmt.Errorf("field %q: %w", k, err)
 			}
 			s.Object[k] = f

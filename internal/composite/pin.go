@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math/big"
 	"slices"
 	"strings"
 
@@ -48,10 +47,22 @@ type Pinned struct {
 //     decide is accepted. Failures are vmerr.Invalid naming the step, the
 //     source and why.
 //
+// The work of one Pin is bounded whatever its input: each distinct consumer
+// schema document is compiled at most once and each (document, pointer) at
+// most once; a constant is validated only when the estimated cost (the
+// consumer sub-schema with local "$ref"s expanded, times the constant's
+// size, plus compiling the document the first time) fits what is left of a
+// fixed per-Pin budget, and when the schema's cost can be bounded at all
+// (no recursion through "$ref", no "$dynamicRef", no non-local or anchor
+// references, no embedded "$id"). A constant that is not validated is
+// accepted, like anything else the rule cannot decide. Schema documents over
+// the JSON limits (see ParseInterface) are treated as unknown.
+//
 // self is the composite's own interface (nil: none). When present it must
 // declare exactly the function RunFn; its input schema describes /input and
 // its output schema is checked against the manifest's output. m must come
-// from ParseManifest.
+// from ParseManifest, and the interfaces (self and those lookup returns)
+// from ParseInterface.
 func (m *Manifest) Pin(self *Interface, lookup func(contract.Ref) (Pinned, error)) error {
 	const op = "composite.pin"
 	var run *Function
@@ -82,7 +93,7 @@ func (m *Manifest) Pin(self *Interface, lookup func(contract.Ref) (Pinned, error
 		}
 		pins[i] = p
 	}
-	c := &compat{m: m, pins: pins, ids: m.index(), docs: map[string]any{}}
+	c := &compat{m: m, pins: pins, ids: m.index(), docs: map[string]*schemaDoc{}, pairs: map[pairKey]string{}, work: pinWorkBudget}
 	if run != nil {
 		c.input = c.root(run.Input)
 	}
@@ -112,11 +123,10 @@ func (m *Manifest) Pin(self *Interface, lookup func(contract.Ref) (Pinned, error
 	return nil
 }
 
-// schemaAt is a schema node inside its document: raw is the document,
-// ptr the JSON Pointer of node in it.
+// schemaAt is a schema node inside its document: ptr is the JSON Pointer
+// of node in d.
 type schemaAt struct {
-	raw  []byte
-	doc  any
+	d    *schemaDoc
 	node any
 	ptr  string
 }
@@ -126,25 +136,30 @@ type compat struct {
 	m     *Manifest
 	pins  []Pinned
 	ids   map[string]int
-	input *schemaAt      // the composite's run input schema; nil: unknown
-	docs  map[string]any // parsed schema documents by their bytes
+	input *schemaAt             // the composite's run input schema; nil: unknown
+	docs  map[string]*schemaDoc // decoded schema documents by their bytes
+	pairs map[pairKey]string    // memoised incompatible results
+	work  int                   // what is left of pinWorkBudget
 }
 
-// root returns the schema document raw as a node, nil when absent or
-// unparsable (unknown).
+// root returns the schema document raw as a node, nil when absent,
+// unparsable or over the JSON limits (unknown).
 func (c *compat) root(raw json.RawMessage) *schemaAt {
 	if len(raw) == 0 {
 		return nil
 	}
-	doc, ok := c.docs[string(raw)]
+	d, ok := c.docs[string(raw)]
 	if !ok {
-		d, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			return nil
+		doc, err := decodeBounded(raw, newSchemaBudget())
+		if err == nil {
+			d = newSchemaDoc(doc)
 		}
-		c.docs[string(raw)], doc = d, d
+		c.docs[string(raw)] = d // nil: unknown
 	}
-	return &schemaAt{raw: raw, doc: doc, node: doc, ptr: ""}
+	if d == nil {
+		return nil
+	}
+	return &schemaAt{d: d, node: d.doc, ptr: ""}
 }
 
 // check checks source s against the consumer schema (nil: unknown). The
@@ -157,30 +172,31 @@ func (c *compat) check(s *Source, consumer *schemaAt) error {
 		if err != nil {
 			return err
 		}
-		if why := incompatible(producer, consumer); why != "" {
+		if why := c.incompatible(producer, consumer); why != "" {
 			return fmt.Errorf("pointer %q: %s", *s.Pointer, why)
 		}
 	case len(s.Value) > 0:
 		if consumer == nil {
 			return nil
 		}
-		sch, err := compileSchema(consumer.raw, consumer.ptr)
-		if err != nil {
-			return nil // a sub-schema that cannot stand alone: undecidable, accepted
-		}
 		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(s.Value))
 		if err != nil {
 			return fmt.Errorf("value: %w", err)
+		}
+		sch := c.validator(consumer, v)
+		if sch == nil {
+			return nil // too costly to decide, or a sub-schema that cannot stand alone: accepted
 		}
 		if err := sch.Validate(v); err != nil {
 			return fmt.Errorf("value %s does not match the schema: %s", s.Value, oneLine(err))
 		}
 	default:
 		if consumer != nil {
-			if ts, ok := declaredTypes(consumer.node); ok && !ts["object"] {
-				return fmt.Errorf("object: the schema wants %s, not an object", typeList(ts))
+			ci := consumer.info()
+			if ci.declaredOK && !ci.declared["object"] {
+				return fmt.Errorf("object: the schema wants %s, not an object", typeList(ci.declared))
 			}
-			for _, r := range requiredOf(consumer.node) {
+			for _, r := range ci.required {
 				if _, ok := s.Object[r]; !ok {
 					return fmt.Errorf("object: property %q is required by the schema and not built", r)
 				}
@@ -198,6 +214,34 @@ func (c *compat) check(s *Source, consumer *schemaAt) error {
 		}
 	}
 	return nil
+}
+
+// validator returns the compiled consumer schema to validate the constant v
+// with, charging the estimated work to c.work, or nil when the check is not
+// run: the schema's cost cannot be bounded (references that are not local
+// JSON Pointers, recursion, embedded resources), the work does not fit what
+// is left of the budget, or the sub-schema does not compile on its own.
+func (c *compat) validator(consumer *schemaAt, v any) *jsonschema.Schema {
+	e, ok := consumer.d.expanded(consumer.node, consumer.ptr)
+	if !ok {
+		return nil
+	}
+	w := e * valueWeight(v)
+	if consumer.d.sc == nil {
+		w += consumer.d.nodes * compileWork
+	}
+	if w > c.work {
+		return nil
+	}
+	c.work -= w
+	if consumer.d.sc == nil {
+		consumer.d.sc = newSchemaCompiler(consumer.d.doc)
+	}
+	sch, err := consumer.d.sc.compile(consumer.ptr)
+	if err != nil {
+		return nil
+	}
+	return sch
 }
 
 // producer returns the schema of the value a pointer selects (nil: unknown),
@@ -233,32 +277,71 @@ func (c *compat) producer(p string) (*schemaAt, error) {
 }
 
 // incompatible returns why a producer's values can provably fail the
-// consumer, or "" when the rule finds nothing wrong.
-func incompatible(producer, consumer *schemaAt) string {
+// consumer, or "" when the rule finds nothing wrong. Results are memoised
+// per (producer, consumer) pair.
+func (c *compat) incompatible(producer, consumer *schemaAt) string {
 	if producer == nil || consumer == nil {
 		return ""
 	}
-	pt, pok := exactTypes(producer.node)
-	ct, cok := declaredTypes(consumer.node)
-	if pok && cok {
-		for t := range pt {
-			if !ct[t] && !(t == "integer" && ct["number"]) {
-				return fmt.Sprintf("produces %s but the consumer accepts %s", typeList(pt), typeList(ct))
+	key := pairKey{producer.d, producer.ptr, consumer.d, consumer.ptr}
+	if why, ok := c.pairs[key]; ok {
+		return why
+	}
+	why := incompatible(producer.info(), consumer.info())
+	c.pairs[key] = why
+	return why
+}
+
+// pairKey names a (producer, consumer) pair of schema nodes.
+type pairKey struct {
+	pd *schemaDoc
+	pp string
+	cd *schemaDoc
+	cp string
+}
+
+// incompatible is the rule on the nodes' derived facts.
+func incompatible(p, c *nodeInfo) string {
+	if p.exactOK && c.declaredOK {
+		for t := range p.exact {
+			if !c.declared[t] && !(t == "integer" && c.declared["number"]) {
+				return fmt.Sprintf("produces %s but the consumer accepts %s", typeList(p.exact), typeList(c.declared))
 			}
 		}
 	}
-	if pok && len(pt) == 1 && pt["object"] {
-		have := map[string]bool{}
-		for _, r := range requiredOf(producer.node) {
-			have[r] = true
-		}
-		for _, r := range requiredOf(consumer.node) {
-			if !have[r] {
+	if p.exactOK && len(p.exact) == 1 && p.exact["object"] {
+		for _, r := range c.required {
+			if !p.requiredSet[r] {
 				return fmt.Sprintf("the consumer requires property %q, which the producer does not guarantee", r)
 			}
 		}
 	}
 	return ""
+}
+
+// nodeInfo is what the rule derives from one schema node.
+type nodeInfo struct {
+	exact       map[string]bool // exactTypes
+	exactOK     bool
+	declared    map[string]bool // declaredTypes
+	declaredOK  bool
+	required    []string // requiredOf
+	requiredSet map[string]bool
+}
+
+// info returns s's derived facts, memoised in its document by pointer.
+func (s *schemaAt) info() *nodeInfo {
+	if in, ok := s.d.infos[s.ptr]; ok {
+		return in
+	}
+	in := &nodeInfo{required: requiredOf(s.node), requiredSet: map[string]bool{}}
+	in.exact, in.exactOK = exactTypes(s.node)
+	in.declared, in.declaredOK = declaredTypes(s.node)
+	for _, r := range in.required {
+		in.requiredSet[r] = true
+	}
+	s.d.infos[s.ptr] = in
+	return in
 }
 
 // deref follows a node that is only a local "$ref" (plus annotations) to its
@@ -285,11 +368,11 @@ func (s *schemaAt) deref() *schemaAt {
 		if strings.ContainsRune(ptr, '%') {
 			return s // percent-encoded fragments: not followed
 		}
-		node, ok := lookupPointer(s.doc, ptr)
+		node, ok := lookupPointer(s.d.doc, ptr)
 		if !ok {
 			return s
 		}
-		s = &schemaAt{raw: s.raw, doc: s.doc, node: node, ptr: ptr}
+		s = &schemaAt{d: s.d, node: node, ptr: ptr}
 	}
 	return s
 }
@@ -301,8 +384,8 @@ func (s *schemaAt) item(tok string) (*schemaAt, error) {
 	if !ok {
 		return nil, nil
 	}
-	if ts, ok := exactTypes(m); ok && !ts["object"] && !ts["array"] {
-		return nil, fmt.Errorf("the producer's value is %s; %q cannot select inside it", typeList(ts), tok)
+	if in := s.info(); in.exactOK && !in.exact["object"] && !in.exact["array"] {
+		return nil, fmt.Errorf("the producer's value is %s; %q cannot select inside it", typeList(in.exact), tok)
 	}
 	if props, ok := m["properties"].(map[string]any); ok {
 		if sub, ok := props[tok]; ok {
@@ -357,7 +440,7 @@ func (s *schemaAt) at(node any, path ...string) *schemaAt {
 	for _, p := range path {
 		ptr += "/" + escapeToken(p)
 	}
-	return &schemaAt{raw: s.raw, doc: s.doc, node: node, ptr: ptr}
+	return &schemaAt{d: s.d, node: node, ptr: ptr}
 }
 
 // isAnnotation reports whether keyword k never constrains a value.
@@ -460,7 +543,7 @@ func jsonType(v any) string {
 	case map[string]any:
 		return "object"
 	case json.Number:
-		if r, ok := new(big.Rat).SetString(string(v)); ok && r.IsInt() {
+		if isIntegerLiteral(string(v)) {
 			return "integer"
 		}
 		return "number"

@@ -151,7 +151,7 @@ func pinManifest(s Store, raw []byte, self *composite.Interface) ([]byte, error)
 		}
 		p := composite.Pinned{Version: v.Version, Composite: len(v.Manifest) > 0}
 		if len(v.Interface) > 0 {
-			if p.Interface, _, err = composite.ParseInterface(v.Interface); err != nil {
+			if p.Interface, err = composite.DecodeStoredInterface(v.Interface); err != nil {
 				return composite.Pinned{}, &CorruptError{err}
 			}
 		}
