@@ -245,44 +245,22 @@ func (n *Node) committedResult(h tx.Hash) (txResult, bool, error) {
 // height), NotFound (height above the chain or pruned), Unavailable.
 func (n *Node) Account(ctx context.Context, addr crypto.Address, height int64, prove bool) (apitype.Account, error) {
 	const op = "chain.account"
-	if err := n.ready(op); err != nil {
-		return apitype.Account{}, err
-	}
-	if height < 0 {
-		return apitype.Account{}, vmerr.E(op, vmerr.Invalid, "height %d is negative", height)
-	}
-	if latest := n.cmt.BlockStore().Height(); height > latest {
-		return apitype.Account{}, vmerr.E(op, vmerr.NotFound, "height %d is above the latest block %d", height, latest)
-	}
-	res, err := n.cmt.ProxyApp().Query().Query(ctx, &abcitypes.QueryRequest{Path: "/account", Data: addr[:], Height: height, Prove: prove})
+	res, err := n.query(ctx, op, "/account", addr[:], height, prove)
 	if err != nil {
-		return apitype.Account{}, vmerr.Wrap(op, vmerr.Unavailable, err)
-	}
-	if res.Code != 0 {
-		kind := vmerr.Kind(res.Code)
-		if res.Codespace != "vm" {
-			kind = vmerr.Internal
-		}
-		return apitype.Account{}, vmerr.E(op, kind, "query: %s", res.Log)
+		return apitype.Account{}, err
 	}
 	acc, err := state.DecodeAccount(res.Value)
 	if err != nil {
 		return apitype.Account{}, vmerr.Wrap(op, vmerr.Internal, err)
 	}
 	out := apitype.Account{Address: addr.String(), Balance: strconv.FormatUint(acc.Balance, 10), Nonce: acc.Nonce, Height: res.Height}
-	if !prove {
-		return out, nil
+	if prove {
+		if out.Location, err = n.location(op, state.NamespaceAccounts, res); err != nil {
+			return apitype.Account{}, err
+		}
+		// The key is the account's by construction, whatever the app echoed.
+		out.Location.Key = hex.EncodeToString(state.AccountKey(addr))
 	}
-	if res.ProofOps == nil || len(res.ProofOps.Ops) == 0 {
-		return apitype.Account{}, vmerr.E(op, vmerr.Internal, "application returned no proof")
-	}
-	appHash, err := n.appHashAfter(res.Height)
-	if err != nil {
-		return apitype.Account{}, vmerr.Wrap(op, vmerr.Unavailable, err)
-	}
-	out.Location = &apitype.Location{ChainID: n.chainID, Height: res.Height, Namespace: state.NamespaceAccounts,
-		Key: hex.EncodeToString(state.AccountKey(addr)), Value: hex.EncodeToString(res.Value),
-		AppHash: hex.EncodeToString(appHash), Proof: hex.EncodeToString(res.ProofOps.Ops[0].Data)}
 	return out, nil
 }
 

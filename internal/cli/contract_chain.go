@@ -172,18 +172,9 @@ func deployFee(st apitype.Status, d *txpb.Deploy, override string) (uint64, erro
 // after fills in. A refused tx prints its result and fails with the
 // ledger's message.
 func (g *globals) publish(ctx context.Context, c *client.Client, key crypto.PrivKey, msg *txpb.Msg, fee uint64, after func(*publishView) error) error {
-	res, err := submitAndWait(ctx, c, g.stderr, key, msg, fee)
-	if err != nil && res.Hash == "" {
-		return err
-	}
+	res, err := g.commitTx(ctx, c, key, msg, fee)
 	if err != nil {
-		_ = g.print(res, func(w io.Writer) {
-			fmt.Fprintf(w, "tx:     %s\n", res.Hash)
-			if res.Height != 0 {
-				fmt.Fprintf(w, "height: %d\n", res.Height)
-			}
-		})
-		return fmt.Errorf("transaction rejected (%s): %s", vmerr.Kind(res.Code), res.Log)
+		return err
 	}
 	v := publishView{Hash: res.Hash, Height: res.Height, Fee: strconv.FormatUint(fee, 10)}
 	if err := after(&v); err != nil {
@@ -198,6 +189,23 @@ func (g *globals) publish(ctx context.Context, c *client.Client, key crypto.Priv
 			printContract(w, v.Contract)
 		}
 	})
+}
+
+// commitTx submits msg and waits for its block. A tx the chain refuses
+// prints its result (hash, and height if it was included) and fails with
+// the ledger's message.
+func (g *globals) commitTx(ctx context.Context, c *client.Client, key crypto.PrivKey, msg *txpb.Msg, fee uint64) (apitype.SubmitResult, error) {
+	res, err := submitAndWait(ctx, c, g.stderr, key, msg, fee)
+	if err != nil && res.Hash != "" {
+		_ = g.print(res, func(w io.Writer) {
+			fmt.Fprintf(w, "tx:     %s\n", res.Hash)
+			if res.Height != 0 {
+				fmt.Fprintf(w, "height: %d\n", res.Height)
+			}
+		})
+		err = fmt.Errorf("transaction rejected (%s): %s", vmerr.Kind(res.Code), res.Log)
+	}
+	return res, err
 }
 
 // submitAndWait signs msg with key at its account's next nonce and

@@ -18,7 +18,6 @@ import (
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
-	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
 // minerRegisterView is `vm miner register --output json`: the committed
@@ -111,18 +110,9 @@ func newMinerRegisterCmd(g *globals) *cobra.Command {
 // the record as of that block. A refused tx prints its result and fails
 // with the ledger's message.
 func (g *globals) registerMiner(ctx context.Context, c *client.Client, key crypto.PrivKey, msg *txpb.Msg, fee uint64) error {
-	res, err := submitAndWait(ctx, c, g.stderr, key, msg, fee)
-	if err != nil && res.Hash == "" {
-		return err
-	}
+	res, err := g.commitTx(ctx, c, key, msg, fee)
 	if err != nil {
-		_ = g.print(res, func(w io.Writer) {
-			fmt.Fprintf(w, "tx:     %s\n", res.Hash)
-			if res.Height != 0 {
-				fmt.Fprintf(w, "height: %d\n", res.Height)
-			}
-		})
-		return fmt.Errorf("transaction rejected (%s): %s", vmerr.Kind(res.Code), res.Log)
+		return err
 	}
 	v := minerRegisterView{Hash: res.Hash, Height: res.Height, Fee: strconv.FormatUint(fee, 10)}
 	mi, err := c.MinerNoProof(ctx, key.Address(), res.Height)

@@ -288,11 +288,16 @@ func (b *Backend) applyRegistry(w *work, signer crypto.Address, m *txpb.Msg) (ev
 	if err != nil {
 		return apitype.Event{}, true, err
 	}
-	ev = apitype.Event{Type: e.Type, Attributes: map[string]string{}}
+	return eventOf(e), true, nil
+}
+
+// eventOf is a registry event in the API's form.
+func eventOf(e registry.Event) apitype.Event {
+	ev := apitype.Event{Type: e.Type, Attributes: map[string]string{}}
 	for i := 0; i+1 < len(e.Attrs); i += 2 {
 		ev.Attributes[e.Attrs[i]] = e.Attrs[i+1]
 	}
-	return ev, true, nil
+	return ev
 }
 
 // meterCode meters with the network's configuration, as the ledger does.

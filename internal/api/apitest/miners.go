@@ -80,11 +80,7 @@ func applyMiners(w *work, signer crypto.Address, m *txpb.Msg) (ev apitype.Event,
 	if err != nil {
 		return apitype.Event{}, true, err
 	}
-	ev = apitype.Event{Type: e.Type, Attributes: map[string]string{}}
-	for i := 0; i+1 < len(e.Attrs); i += 2 {
-		ev.Attributes[e.Attrs[i]] = e.Attrs[i+1]
-	}
-	return ev, true, nil
+	return eventOf(e), true, nil
 }
 
 // MinerRegister is a MinerRegister message.
