@@ -117,6 +117,9 @@ type StreamEvent struct {
 type BlockEvents struct {
 	Block Block      `json:"block"`
 	Txs   []TxResult `json:"txs"`
+	// Events are the block's own events (FinalizeBlock's, not of a tx):
+	// the market's start-of-block work, e.g. request_reopened.
+	Events []Event `json:"events,omitempty"`
 }
 
 // TxResult is a committed transaction's outcome on the event stream.
@@ -251,4 +254,138 @@ type MinerQuery struct {
 	Kind  string `json:"kind,omitempty"`  // exact kind; "" = any
 	After string `json:"after,omitempty"` // addresses strictly after this one (paging)
 	Limit int    `json:"limit,omitempty"` // 1..100; 0 = 50
+}
+
+// Seal is one miner's seal in a request's current round.
+type Seal struct {
+	Miner    string `json:"miner"`
+	Height   int64  `json:"height"`
+	Revealed bool   `json:"revealed"`
+}
+
+// Request is an included request and its market state: GET
+// /v1/requests/{id}, one item of GET /v1/requests, and the offer a miner
+// takes. Miners run Name@Version.Fn(Input) with gas limit GasLimit against
+// the state at height Start, with block time StartTime and seed Seed.
+type Request struct {
+	ID         string    `json:"id"`
+	Requester  string    `json:"requester"`
+	Contract   string    `json:"contract"` // as asked: name@range
+	Name       string    `json:"name"`
+	Version    string    `json:"version"` // resolved at inclusion
+	CodeHash   string    `json:"code_hash"`
+	MeteredCID string    `json:"metered_cid,omitempty"` // empty for a composite
+	Composite  bool      `json:"composite"`
+	Fn         string    `json:"fn"`
+	Input      []byte    `json:"input"`
+	GasLimit   string    `json:"gas_limit"`
+	Price      string    `json:"price"`
+	Reward     string    `json:"reward"`
+	Replicas   uint32    `json:"replicas"`
+	Quorum     uint32    `json:"quorum"`
+	Included   int64     `json:"included"`
+	Deadline   int64     `json:"deadline"` // last height at which it may settle
+	Escrow     string    `json:"escrow"`
+	Offer      string    `json:"offer"` // the most one miner can earn (market.Offer)
+	Start      int64     `json:"start"` // the current round's state height
+	StartTime  int64     `json:"start_time"`
+	Seed       string    `json:"seed"` // hex
+	ClosedAt   int64     `json:"closed_at,omitempty"`
+	Round      uint32    `json:"round"`
+	Status     string    `json:"status"` // open, settled, memo, expired
+	Phase      string    `json:"phase"`  // at Height: commit, reveal, lapsed, settled, expired
+	Seals      []Seal    `json:"seals"`
+	TxHash     string    `json:"tx_hash"`
+	Height     int64     `json:"height"`
+	Location   *Location `json:"location,omitempty"`
+}
+
+// RequestList is GET /v1/requests?open=true: open requests in id order
+// after the query's `after`.
+type RequestList struct {
+	Requests []Request `json:"requests"`
+	Next     string    `json:"next,omitempty"`
+	Height   int64     `json:"height"`
+}
+
+// RequestQuery filters GET /v1/requests.
+type RequestQuery struct {
+	Open  bool   `json:"open"`            // only open requests (the only listing today)
+	After string `json:"after,omitempty"` // ids strictly after this one (paging)
+	Limit int    `json:"limit,omitempty"` // 1..1000; 0 = 100
+}
+
+// Payment is what one miner was paid for a settled request.
+type Payment struct {
+	Miner  string `json:"miner"`
+	Reward string `json:"reward"`
+	Gas    string `json:"gas"`
+}
+
+// DataRead is one key a result read, with the version it saw.
+type DataRead struct {
+	Contract string `json:"contract"`
+	Key      []byte `json:"key"`
+	Found    bool   `json:"found"`
+	Version  uint64 `json:"version"`
+}
+
+// DataWrite is one key a result wrote.
+type DataWrite struct {
+	Contract string `json:"contract"`
+	Key      []byte `json:"key"`
+	Value    []byte `json:"value,omitempty"`
+	Delete   bool   `json:"delete,omitempty"`
+}
+
+// Result is a request's resultChain entry: GET /v1/results/{id}. Status
+// is settled, memo or expired; the execution fields are empty when
+// expired. Raw is the canonical result encoding its hash covers.
+type Result struct {
+	RequestID  string      `json:"request_id"`
+	Status     string      `json:"status"`
+	Contract   string      `json:"contract"` // name@version
+	Fn         string      `json:"fn"`
+	Requester  string      `json:"requester"`
+	ExecStatus string      `json:"exec_status,omitempty"` // ok, out_of_gas, trap, ...
+	Output     []byte      `json:"output"`
+	GasUsed    uint64      `json:"gas_used"`
+	Error      string      `json:"error,omitempty"`
+	Logs       []string    `json:"logs,omitempty"`
+	Reads      []DataRead  `json:"reads,omitempty"`
+	Writes     []DataWrite `json:"writes,omitempty"`
+	Applied    bool        `json:"applied"`
+	Memo       bool        `json:"memo"`
+	ResultHash string      `json:"result_hash,omitempty"`
+	Raw        []byte      `json:"raw,omitempty"`
+	Paid       []Payment   `json:"paid"`
+	Disagreed  []string    `json:"disagreed,omitempty"`
+	Unrevealed []string    `json:"unrevealed,omitempty"`
+	Refund     string      `json:"refund"`
+	Cost       string      `json:"cost"`
+	Rounds     uint32      `json:"rounds"`
+	Seq        uint64      `json:"seq"`
+	Prev       string      `json:"prev,omitempty"`
+	Settled    int64       `json:"settled"` // height of the settling (or expiring) block
+	Height     int64       `json:"height"`
+	Location   *Location   `json:"location,omitempty"`
+}
+
+// DataEntry is one key of a contract's namespace at a height: GET
+// /v1/state/{contract}/{key} and items of the range form.
+type DataEntry struct {
+	Contract string    `json:"contract"`
+	Key      []byte    `json:"key"`
+	Value    []byte    `json:"value,omitempty"`
+	Version  uint64    `json:"version"` // 0 when absent
+	Found    bool      `json:"found"`
+	Height   int64     `json:"height"`
+	Location *Location `json:"location,omitempty"`
+}
+
+// DataRange is GET /v1/state/{contract}?start=&end=&limit=&height=.
+type DataRange struct {
+	Contract string      `json:"contract"`
+	Entries  []DataEntry `json:"entries"`
+	Height   int64       `json:"height"`
 }

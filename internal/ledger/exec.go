@@ -59,6 +59,12 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 
 	checked := a.decodeAndVerify(req.Txs)
 	b := newBlock(a, req.Height)
+	b.time = req.Time.Unix()
+	blockEvents, err := b.tick()
+	if err != nil {
+		a.rollback()
+		return nil, vmerr.E(op, vmerr.Internal, "market tick: %w", err)
+	}
 	results := make([]*abcitypes.ExecTxResult, len(req.Txs))
 	failed := 0
 	for i, d := range checked {
@@ -67,9 +73,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 		if err == nil {
 			events, err = b.applyTx(d.s)
 		}
-		var se *storageError
-		var ce *registry.CorruptError
-		if errors.As(err, &se) || errors.As(err, &ce) {
+		if fatal(err) {
 			a.rollback()
 			return nil, vmerr.E(op, vmerr.Internal, "tx %d: %w", i, err)
 		}
@@ -86,7 +90,15 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 	a.pending = &pendingBlock{height: req.Height, appHash: hash}
 	a.log.Debug("block finalized", "height", req.Height, "txs", len(req.Txs), "failed", failed,
 		"accounts_touched", len(b.accts), "app_hash", fmt.Sprintf("%X", hash))
-	return &abcitypes.FinalizeBlockResponse{TxResults: results, AppHash: hash}, nil
+	return &abcitypes.FinalizeBlockResponse{TxResults: results, AppHash: hash, Events: blockEvents}, nil
+}
+
+// fatal reports whether err is a storage failure or a corrupt record: not
+// the transaction's fault, so the block stops instead of recording it.
+func fatal(err error) bool {
+	var se *storageError
+	var ce *registry.CorruptError
+	return errors.As(err, &se) || errors.As(err, &ce)
 }
 
 func txResult(err error, events []abcitypes.Event) *abcitypes.ExecTxResult {
@@ -129,6 +141,7 @@ type undo struct {
 type block struct {
 	a       *App
 	height  int64
+	time    int64 // block time, unix seconds
 	params  Params
 	fees    crypto.Address // FeeCollector()
 	pool    crypto.Address // FaucetPool()
@@ -236,12 +249,33 @@ func (b *block) applyTx(s *tx.Signed) (events []abcitypes.Event, err error) {
 		}
 		events = append(events, event("fee", "payer", signerHex, "amount", strconv.FormatUint(body.Fee, 10)))
 	}
+	if workOnly(body) {
+		if events, err = b.applyWork(s, events); err != nil {
+			return nil, err
+		}
+	}
 	for i, m := range body.Msgs {
-		ev, err := b.applyMsg(s.Signer, signerHex, m)
+		if workOnly(body) {
+			break
+		}
+		evs, memo, ok, err := b.applyMarket(s, i, m)
+		if !ok {
+			var ev abcitypes.Event
+			ev, err = b.applyMsg(s.Signer, signerHex, m)
+			evs = []abcitypes.Event{ev}
+		}
 		if err != nil {
 			return nil, vmerr.E(op, vmerr.KindOf(err), "message %d: %w", i, err)
 		}
-		events = append(events, ev)
+		events = append(events, evs...)
+		if memo && len(body.Msgs) == 1 && body.Fee > 0 {
+			// A request answered from a memo costs its requester exactly
+			// market.MemoFee in total: the transaction fee goes back.
+			if err := b.move("ledger.memo", b.fees, s.Signer, body.Fee); err != nil {
+				return nil, err
+			}
+			events = append(events, event("fee_refund", "payer", signerHex, "amount", strconv.FormatUint(body.Fee, 10)))
+		}
 	}
 	// signer is the cache entry: it includes what the messages paid the
 	// signer itself.
@@ -311,8 +345,11 @@ func (b *block) faucet(to crypto.Address, amount uint64) error {
 	return nil
 }
 
-func (b *block) rollback() {
-	for i := len(b.journal) - 1; i >= 0; i-- {
+func (b *block) rollback() { b.rollbackTo(0) }
+
+// rollbackTo undoes the journal back to its first n entries.
+func (b *block) rollbackTo(n int) {
+	for i := len(b.journal) - 1; i >= n; i-- {
 		u := b.journal[i]
 		if u.kv != "" {
 			b.kv[u.kv].cur = u.val
@@ -322,7 +359,7 @@ func (b *block) rollback() {
 			b.accts[u.addr].cur = u.acct
 		}
 	}
-	b.journal = b.journal[:0]
+	b.journal = b.journal[:n]
 }
 
 // flush writes every changed value to the tree in key order (the tree's

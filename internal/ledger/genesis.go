@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/market"
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/vmerr"
@@ -45,6 +46,9 @@ type Params struct {
 	// MaxCodeSize is the largest module a Deploy may carry, in bytes; 0
 	// means tx.MaxCodeSize, and more than that is invalid.
 	MaxCodeSize int `json:"max_code_size,omitempty"`
+	// Market are the execution market's parameters (market.Params); a
+	// genesis without them gets market.Default().
+	Market market.Params `json:"market"`
 }
 
 // CodeLimit is the effective MaxCodeSize.
@@ -74,7 +78,7 @@ const DevnetFaucetSupply uint64 = 1_000_000_000_000_000
 func DevnetGenesis() Genesis {
 	return Genesis{
 		Params: Params{MinFee: 1, FaucetEnabled: true, FaucetPerWindow: 1_000_000, FaucetWindow: 100,
-			DeployFeePerKiB: DevnetDeployFeePerKiB},
+			DeployFeePerKiB: DevnetDeployFeePerKiB, Market: market.Default()},
 		Accounts: []GenesisAccount{
 			{Address: FaucetPool(), Balance: DevnetFaucetSupply},
 		},
@@ -83,6 +87,10 @@ func DevnetGenesis() Genesis {
 
 // FeeCollector is the module account that receives every fee.
 func FeeCollector() crypto.Address { return state.ModuleAddress("fees") }
+
+// EscrowAccount is the module account that holds every open request's
+// escrow until it settles or expires.
+func EscrowAccount() crypto.Address { return state.ModuleAddress("escrow") }
 
 // FaucetPool is the module account the faucet pays from.
 func FaucetPool() crypto.Address { return state.ModuleAddress("faucet") }
@@ -99,7 +107,7 @@ func (p Params) Validate() error {
 	if p.FaucetWindow < 0 {
 		return vmerr.E("ledger.params", vmerr.Invalid, "faucet window %d is negative", p.FaucetWindow)
 	}
-	return nil
+	return p.Market.Validate()
 }
 
 // ParseGenesis decodes and validates the JSON genesis. Unknown fields,
@@ -115,6 +123,9 @@ func ParseGenesis(b []byte) (g Genesis, total uint64, err error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&g); err != nil {
 		return g, 0, vmerr.E(op, vmerr.Decode, "app state: %w", err)
+	}
+	if len(g.Params.Market.Tiers) == 0 && g.Params.Market.CommitWindow == 0 {
+		g.Params.Market = market.Default()
 	}
 	if err := g.Params.Validate(); err != nil {
 		return g, 0, err

@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"github.com/virtual-machine/vm/internal/jobs"
+	"github.com/virtual-machine/vm/internal/registry"
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
@@ -55,6 +57,48 @@ func (a *App) CheckInvariants() error {
 	}
 	if sum != supply {
 		return vmerr.E(op, vmerr.Internal, "GAS not conserved: %d accounts hold %d, supply is %d", n, sum, supply)
+	}
+	return a.checkEscrow()
+}
+
+// checkEscrow checks that the escrow account holds exactly the escrow of
+// the open requests: settlement and expiry paid out every unit they took.
+func (a *App) checkEscrow() error {
+	const op = "ledger.invariants"
+	r := registry.TreeReader{T: a.tree}
+	held, err := a.tree.Get(state.AccountKey(EscrowAccount()))
+	if err != nil {
+		return vmerr.E(op, vmerr.Internal, "read escrow: %w", err)
+	}
+	acc, err := state.DecodeAccount(held)
+	if err != nil {
+		return vmerr.E(op, vmerr.Internal, "escrow account: %w", err)
+	}
+	var open uint64
+	var inner error
+	err = r.Scan([]byte{state.PrefixOpen}, []byte{state.PrefixOpen + 1}, true, func(k, _ []byte) bool {
+		var id [32]byte
+		copy(id[:], k[1:])
+		m, _, err := jobs.GetRequest(r, id)
+		if err != nil {
+			inner = err
+			return false
+		}
+		if m.Status != jobs.StatusOpen {
+			inner = vmerr.E(op, vmerr.Internal, "request %x is indexed open but %s", id, m.Status)
+			return false
+		}
+		open += m.Escrow
+		return true
+	})
+	if err == nil {
+		err = inner
+	}
+	if err != nil {
+		return vmerr.E(op, vmerr.Internal, "scan open requests: %w", err)
+	}
+	if open != acc.Balance {
+		return vmerr.E(op, vmerr.Internal, "escrow holds %d GAS, open requests escrowed %d", acc.Balance, open)
 	}
 	return nil
 }

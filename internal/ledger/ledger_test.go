@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -254,7 +255,7 @@ func TestGenesisJSONRoundTrip(t *testing.T) {
 	if want := ledger.DevnetFaucetSupply + 2*77; total != want {
 		t.Fatalf("total %d, want %d", total, want)
 	}
-	if got.Params != g.Params || len(got.Accounts) != len(g.Accounts) {
+	if !reflect.DeepEqual(got.Params, g.Params) || len(got.Accounts) != len(g.Accounts) {
 		t.Fatalf("round trip: %+v", got)
 	}
 }

@@ -74,6 +74,13 @@ func (a *App) checkAccount(s *tx.Signed) error {
 	if s.Body.Fee > acc.Balance {
 		return vmerr.E("ledger.check_tx", vmerr.InsufficientFunds, "%s cannot pay the fee %d from its committed balance %d", s.Signer, s.Body.Fee, acc.Balance)
 	}
+	escrow, err := a.params.escrows(s.Body)
+	if err != nil {
+		return err
+	}
+	if escrow > acc.Balance-s.Body.Fee {
+		return vmerr.E("ledger.check_tx", vmerr.InsufficientFunds, "%s cannot pay the fee %d and escrow %d from its committed balance %d", s.Signer, s.Body.Fee, escrow, acc.Balance)
+	}
 	return nil
 }
 

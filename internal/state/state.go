@@ -29,6 +29,15 @@ const (
 	PrefixCode     byte = 0x06 // + CID bytes: a module, original or metered
 	PrefixTag      byte = 0x07 // + tag + 0x00 + name: TagMark, the tag index of the registry
 	PrefixMiner    byte = 0x08 // + address: statepb.Miner, the miner registry
+	PrefixRequest  byte = 0x09 // + request id: statepb.Request, an included request and its market state
+	PrefixResult   byte = 0x0A // + request id: statepb.Result, the resultChain entry
+	PrefixData     byte = 0x0B // + name + 0x00 + key: DataValue, a contract's namespace ("my chain")
+	PrefixDataSeq  byte = 0x0C // single key: the last version given to a data write
+	PrefixMemo     byte = 0x0D // + SHA-256(code hash, fn, input hash): statepb.Memo
+	PrefixOpen     byte = 0x0E // + request id: OpenMark, the index of open requests
+	PrefixDue      byte = 0x0F // + due height (8 bytes) + request id: OpenMark, the deadline index
+	PrefixReveal   byte = 0x10 // + request id + result hash: canonical result bytes of an unsettled reveal
+	PrefixResultHd byte = 0x11 // single key: statepb.ChainHead, the head of the resultChain
 )
 
 // Namespace names used in locations.
@@ -37,6 +46,10 @@ const (
 	NamespaceContracts = "contracts"
 	NamespaceVersions  = "versions"
 	NamespaceMiners    = "miners"
+	NamespaceRequests  = "requests"
+	NamespaceResults   = "results"
+	NamespaceData      = "data"
+	NamespaceMemos     = "memos"
 )
 
 // AccountKey is the store key of addr's account.

@@ -16,9 +16,12 @@ const (
 	MaxOwnerChanges  = 32       // addresses in one ContractOwners list
 )
 
-func hasDeploy(b *txpb.TxBody) bool {
+// hasLarge reports whether b carries a message that may exceed MaxTxSize:
+// a Deploy's code, a Request's input, a Reveal's or Result's result.
+func hasLarge(b *txpb.TxBody) bool {
 	for _, m := range b.Msgs {
-		if m.GetDeploy() != nil {
+		switch m.GetSum().(type) {
+		case *txpb.Msg_Deploy, *txpb.Msg_Request, *txpb.Msg_Reveal, *txpb.Msg_Result:
 			return true
 		}
 	}

@@ -25,8 +25,8 @@ const (
 	// MaxCodeSize is the largest module any chain accepts; a chain's
 	// parameters may set a lower limit.
 	MaxCodeSize = 4 << 20
-	MaxMsgs     = 64 // messages in one body
-	MaxChainID  = 64 // bytes of a chain id
+	MaxMsgs     = 256 // messages in one body
+	MaxChainID  = 64  // bytes of a chain id
 )
 
 // Hash is the SHA-256 of the encoded Tx: the hash CometBFT indexes by.
@@ -118,8 +118,8 @@ func Decode(b []byte, chainID string) (*Signed, error) {
 	if canon, err := marshal.Marshal(&body); err != nil || !bytes.Equal(canon, t.Body) {
 		return nil, vmerr.E(op, vmerr.Decode, "transaction body is not canonically encoded (unknown, repeated or reordered fields)")
 	}
-	if len(b) > MaxTxSize && !hasDeploy(&body) {
-		return nil, vmerr.E(op, vmerr.TooLarge, "transaction is %d bytes, limit %d without a deploy message", len(b), MaxTxSize)
+	if len(b) > MaxTxSize && !hasLarge(&body) {
+		return nil, vmerr.E(op, vmerr.TooLarge, "transaction is %d bytes, limit %d without a deploy, request or result message", len(b), MaxTxSize)
 	}
 	if err := ValidateBody(&body, chainID); err != nil {
 		return nil, err
@@ -181,6 +181,8 @@ func ValidateMsg(m *txpb.Msg) error {
 		return checkOwners(s.ContractOwners)
 	case *txpb.Msg_MinerRegister:
 		return ValidateMinerRegister(s.MinerRegister)
+	case *txpb.Msg_Request, *txpb.Msg_Seal, *txpb.Msg_Reveal, *txpb.Msg_Result:
+		return checkMarket(m)
 	default:
 		return vmerr.E(op, vmerr.Invalid, "unknown or empty message type")
 	}

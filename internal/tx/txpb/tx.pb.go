@@ -167,6 +167,10 @@ type Msg struct {
 	//	*Msg_Yank
 	//	*Msg_ContractOwners
 	//	*Msg_MinerRegister
+	//	*Msg_Request
+	//	*Msg_Seal
+	//	*Msg_Reveal
+	//	*Msg_Result
 	Sum           isMsg_Sum `protobuf_oneof:"sum"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -263,6 +267,42 @@ func (x *Msg) GetMinerRegister() *MinerRegister {
 	return nil
 }
 
+func (x *Msg) GetRequest() *Request {
+	if x != nil {
+		if x, ok := x.Sum.(*Msg_Request); ok {
+			return x.Request
+		}
+	}
+	return nil
+}
+
+func (x *Msg) GetSeal() *Seal {
+	if x != nil {
+		if x, ok := x.Sum.(*Msg_Seal); ok {
+			return x.Seal
+		}
+	}
+	return nil
+}
+
+func (x *Msg) GetReveal() *Reveal {
+	if x != nil {
+		if x, ok := x.Sum.(*Msg_Reveal); ok {
+			return x.Reveal
+		}
+	}
+	return nil
+}
+
+func (x *Msg) GetResult() *Result {
+	if x != nil {
+		if x, ok := x.Sum.(*Msg_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
 type isMsg_Sum interface {
 	isMsg_Sum()
 }
@@ -291,6 +331,22 @@ type Msg_MinerRegister struct {
 	MinerRegister *MinerRegister `protobuf:"bytes,6,opt,name=miner_register,json=minerRegister,proto3,oneof"`
 }
 
+type Msg_Request struct {
+	Request *Request `protobuf:"bytes,7,opt,name=request,proto3,oneof"`
+}
+
+type Msg_Seal struct {
+	Seal *Seal `protobuf:"bytes,8,opt,name=seal,proto3,oneof"`
+}
+
+type Msg_Reveal struct {
+	Reveal *Reveal `protobuf:"bytes,9,opt,name=reveal,proto3,oneof"`
+}
+
+type Msg_Result struct {
+	Result *Result `protobuf:"bytes,10,opt,name=result,proto3,oneof"`
+}
+
 func (*Msg_Transfer) isMsg_Sum() {}
 
 func (*Msg_Faucet) isMsg_Sum() {}
@@ -302,6 +358,14 @@ func (*Msg_Yank) isMsg_Sum() {}
 func (*Msg_ContractOwners) isMsg_Sum() {}
 
 func (*Msg_MinerRegister) isMsg_Sum() {}
+
+func (*Msg_Request) isMsg_Sum() {}
+
+func (*Msg_Seal) isMsg_Sum() {}
+
+func (*Msg_Reveal) isMsg_Sum() {}
+
+func (*Msg_Result) isMsg_Sum() {}
 
 // Transfer moves amount GAS from the signer to `to`.
 type Transfer struct {
@@ -727,6 +791,287 @@ func (x *MinerRegister) GetActive() bool {
 	return false
 }
 
+// Request asks for contract@range.fn(input) to be run by the market
+// (DESIGN §2). The block that includes it resolves the range to an exact
+// version and moves reward + replicas × gas_limit × price into escrow; a
+// still-valid memo answers it in that block for 1 GAS in total.
+type Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Contract      string                 `protobuf:"bytes,1,opt,name=contract,proto3" json:"contract,omitempty"` // "name@range"
+	Fn            string                 `protobuf:"bytes,2,opt,name=fn,proto3" json:"fn,omitempty"`
+	Input         []byte                 `protobuf:"bytes,3,opt,name=input,proto3" json:"input,omitempty"`
+	GasLimit      uint64                 `protobuf:"varint,4,opt,name=gas_limit,json=gasLimit,proto3" json:"gas_limit,omitempty"` // per replica
+	Price         uint64                 `protobuf:"varint,5,opt,name=price,proto3" json:"price,omitempty"`                       // GAS per unit of gas used
+	Reward        uint64                 `protobuf:"varint,6,opt,name=reward,proto3" json:"reward,omitempty"`                     // split among the paid replicas by tier
+	Replicas      uint32                 `protobuf:"varint,7,opt,name=replicas,proto3" json:"replicas,omitempty"`                 // k
+	Quorum        uint32                 `protobuf:"varint,8,opt,name=quorum,proto3" json:"quorum,omitempty"`                     // q
+	Deadline      int64                  `protobuf:"varint,9,opt,name=deadline,proto3" json:"deadline,omitempty"`                 // blocks after inclusion
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Request) Reset() {
+	*x = Request{}
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Request) ProtoMessage() {}
+
+func (x *Request) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Request.ProtoReflect.Descriptor instead.
+func (*Request) Descriptor() ([]byte, []int) {
+	return file_proto_vm_tx_v1_tx_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Request) GetContract() string {
+	if x != nil {
+		return x.Contract
+	}
+	return ""
+}
+
+func (x *Request) GetFn() string {
+	if x != nil {
+		return x.Fn
+	}
+	return ""
+}
+
+func (x *Request) GetInput() []byte {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *Request) GetGasLimit() uint64 {
+	if x != nil {
+		return x.GasLimit
+	}
+	return 0
+}
+
+func (x *Request) GetPrice() uint64 {
+	if x != nil {
+		return x.Price
+	}
+	return 0
+}
+
+func (x *Request) GetReward() uint64 {
+	if x != nil {
+		return x.Reward
+	}
+	return 0
+}
+
+func (x *Request) GetReplicas() uint32 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
+}
+
+func (x *Request) GetQuorum() uint32 {
+	if x != nil {
+		return x.Quorum
+	}
+	return 0
+}
+
+func (x *Request) GetDeadline() int64 {
+	if x != nil {
+		return x.Deadline
+	}
+	return 0
+}
+
+// Seal commits the signer (a registered, active miner) to a result of a
+// request: seal = market.Seal(signer, request_id, result hash).
+type Seal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     []byte                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"` // 32 bytes
+	Seal          []byte                 `protobuf:"bytes,2,opt,name=seal,proto3" json:"seal,omitempty"`                            // 32 bytes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Seal) Reset() {
+	*x = Seal{}
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Seal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Seal) ProtoMessage() {}
+
+func (x *Seal) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Seal.ProtoReflect.Descriptor instead.
+func (*Seal) Descriptor() ([]byte, []int) {
+	return file_proto_vm_tx_v1_tx_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Seal) GetRequestId() []byte {
+	if x != nil {
+		return x.RequestId
+	}
+	return nil
+}
+
+func (x *Seal) GetSeal() []byte {
+	if x != nil {
+		return x.Seal
+	}
+	return nil
+}
+
+// Reveal opens the seal of `miner` (which must be the signer) with the
+// canonical result encoding (wasm.Result.MarshalBinary).
+type Reveal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     []byte                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Miner         []byte                 `protobuf:"bytes,2,opt,name=miner,proto3" json:"miner,omitempty"`   // 20-byte address; must equal the signer
+	Result        []byte                 `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"` // canonical result bytes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reveal) Reset() {
+	*x = Reveal{}
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reveal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reveal) ProtoMessage() {}
+
+func (x *Reveal) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reveal.ProtoReflect.Descriptor instead.
+func (*Reveal) Descriptor() ([]byte, []int) {
+	return file_proto_vm_tx_v1_tx_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Reveal) GetRequestId() []byte {
+	if x != nil {
+		return x.RequestId
+	}
+	return nil
+}
+
+func (x *Reveal) GetMiner() []byte {
+	if x != nil {
+		return x.Miner
+	}
+	return nil
+}
+
+func (x *Reveal) GetResult() []byte {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// Result is a quorum-1 request's single answer: seal and reveal at once.
+type Result struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     []byte                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Result        []byte                 `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"` // canonical result bytes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Result) Reset() {
+	*x = Result{}
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Result) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Result) ProtoMessage() {}
+
+func (x *Result) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_vm_tx_v1_tx_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Result.ProtoReflect.Descriptor instead.
+func (*Result) Descriptor() ([]byte, []int) {
+	return file_proto_vm_tx_v1_tx_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Result) GetRequestId() []byte {
+	if x != nil {
+		return x.RequestId
+	}
+	return nil
+}
+
+func (x *Result) GetResult() []byte {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 var File_proto_vm_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_proto_vm_tx_v1_tx_proto_rawDesc = "" +
@@ -740,14 +1085,19 @@ const file_proto_vm_tx_v1_tx_proto_rawDesc = "" +
 	"\bchain_id\x18\x01 \x01(\tR\achainId\x12\x14\n" +
 	"\x05nonce\x18\x02 \x01(\x04R\x05nonce\x12\x10\n" +
 	"\x03fee\x18\x03 \x01(\x04R\x03fee\x12!\n" +
-	"\x04msgs\x18\x04 \x03(\v2\r.vm.tx.v1.MsgR\x04msgs\"\xc3\x02\n" +
+	"\x04msgs\x18\x04 \x03(\v2\r.vm.tx.v1.MsgR\x04msgs\"\xf0\x03\n" +
 	"\x03Msg\x120\n" +
 	"\btransfer\x18\x01 \x01(\v2\x12.vm.tx.v1.TransferH\x00R\btransfer\x12*\n" +
 	"\x06faucet\x18\x02 \x01(\v2\x10.vm.tx.v1.FaucetH\x00R\x06faucet\x12*\n" +
 	"\x06deploy\x18\x03 \x01(\v2\x10.vm.tx.v1.DeployH\x00R\x06deploy\x12$\n" +
 	"\x04yank\x18\x04 \x01(\v2\x0e.vm.tx.v1.YankH\x00R\x04yank\x12C\n" +
 	"\x0fcontract_owners\x18\x05 \x01(\v2\x18.vm.tx.v1.ContractOwnersH\x00R\x0econtractOwners\x12@\n" +
-	"\x0eminer_register\x18\x06 \x01(\v2\x17.vm.tx.v1.MinerRegisterH\x00R\rminerRegisterB\x05\n" +
+	"\x0eminer_register\x18\x06 \x01(\v2\x17.vm.tx.v1.MinerRegisterH\x00R\rminerRegister\x12-\n" +
+	"\arequest\x18\a \x01(\v2\x11.vm.tx.v1.RequestH\x00R\arequest\x12$\n" +
+	"\x04seal\x18\b \x01(\v2\x0e.vm.tx.v1.SealH\x00R\x04seal\x12*\n" +
+	"\x06reveal\x18\t \x01(\v2\x10.vm.tx.v1.RevealH\x00R\x06reveal\x12*\n" +
+	"\x06result\x18\n" +
+	" \x01(\v2\x10.vm.tx.v1.ResultH\x00R\x06resultB\x05\n" +
 	"\x03sum\"2\n" +
 	"\bTransfer\x12\x0e\n" +
 	"\x02to\x18\x01 \x01(\fR\x02to\x12\x16\n" +
@@ -778,7 +1128,30 @@ const file_proto_vm_tx_v1_tx_proto_rawDesc = "" +
 	"\bendpoint\x18\x03 \x01(\tR\bendpoint\x12\x17\n" +
 	"\amin_gas\x18\x04 \x01(\x04R\x06minGas\x12)\n" +
 	"\x10software_version\x18\x05 \x01(\tR\x0fsoftwareVersion\x12\x16\n" +
-	"\x06active\x18\x06 \x01(\bR\x06activeB0Z.github.com/virtual-machine/vm/internal/tx/txpbb\x06proto3"
+	"\x06active\x18\x06 \x01(\bR\x06active\"\xe6\x01\n" +
+	"\aRequest\x12\x1a\n" +
+	"\bcontract\x18\x01 \x01(\tR\bcontract\x12\x0e\n" +
+	"\x02fn\x18\x02 \x01(\tR\x02fn\x12\x14\n" +
+	"\x05input\x18\x03 \x01(\fR\x05input\x12\x1b\n" +
+	"\tgas_limit\x18\x04 \x01(\x04R\bgasLimit\x12\x14\n" +
+	"\x05price\x18\x05 \x01(\x04R\x05price\x12\x16\n" +
+	"\x06reward\x18\x06 \x01(\x04R\x06reward\x12\x1a\n" +
+	"\breplicas\x18\a \x01(\rR\breplicas\x12\x16\n" +
+	"\x06quorum\x18\b \x01(\rR\x06quorum\x12\x1a\n" +
+	"\bdeadline\x18\t \x01(\x03R\bdeadline\"9\n" +
+	"\x04Seal\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\fR\trequestId\x12\x12\n" +
+	"\x04seal\x18\x02 \x01(\fR\x04seal\"U\n" +
+	"\x06Reveal\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\fR\trequestId\x12\x14\n" +
+	"\x05miner\x18\x02 \x01(\fR\x05miner\x12\x16\n" +
+	"\x06result\x18\x03 \x01(\fR\x06result\"?\n" +
+	"\x06Result\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\fR\trequestId\x12\x16\n" +
+	"\x06result\x18\x02 \x01(\fR\x06resultB0Z.github.com/virtual-machine/vm/internal/tx/txpbb\x06proto3"
 
 var (
 	file_proto_vm_tx_v1_tx_proto_rawDescOnce sync.Once
@@ -792,7 +1165,7 @@ func file_proto_vm_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_proto_vm_tx_v1_tx_proto_rawDescData
 }
 
-var file_proto_vm_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_proto_vm_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_proto_vm_tx_v1_tx_proto_goTypes = []any{
 	(*Tx)(nil),             // 0: vm.tx.v1.Tx
 	(*TxBody)(nil),         // 1: vm.tx.v1.TxBody
@@ -803,20 +1176,28 @@ var file_proto_vm_tx_v1_tx_proto_goTypes = []any{
 	(*Yank)(nil),           // 6: vm.tx.v1.Yank
 	(*ContractOwners)(nil), // 7: vm.tx.v1.ContractOwners
 	(*MinerRegister)(nil),  // 8: vm.tx.v1.MinerRegister
+	(*Request)(nil),        // 9: vm.tx.v1.Request
+	(*Seal)(nil),           // 10: vm.tx.v1.Seal
+	(*Reveal)(nil),         // 11: vm.tx.v1.Reveal
+	(*Result)(nil),         // 12: vm.tx.v1.Result
 }
 var file_proto_vm_tx_v1_tx_proto_depIdxs = []int32{
-	2, // 0: vm.tx.v1.TxBody.msgs:type_name -> vm.tx.v1.Msg
-	3, // 1: vm.tx.v1.Msg.transfer:type_name -> vm.tx.v1.Transfer
-	4, // 2: vm.tx.v1.Msg.faucet:type_name -> vm.tx.v1.Faucet
-	5, // 3: vm.tx.v1.Msg.deploy:type_name -> vm.tx.v1.Deploy
-	6, // 4: vm.tx.v1.Msg.yank:type_name -> vm.tx.v1.Yank
-	7, // 5: vm.tx.v1.Msg.contract_owners:type_name -> vm.tx.v1.ContractOwners
-	8, // 6: vm.tx.v1.Msg.miner_register:type_name -> vm.tx.v1.MinerRegister
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	2,  // 0: vm.tx.v1.TxBody.msgs:type_name -> vm.tx.v1.Msg
+	3,  // 1: vm.tx.v1.Msg.transfer:type_name -> vm.tx.v1.Transfer
+	4,  // 2: vm.tx.v1.Msg.faucet:type_name -> vm.tx.v1.Faucet
+	5,  // 3: vm.tx.v1.Msg.deploy:type_name -> vm.tx.v1.Deploy
+	6,  // 4: vm.tx.v1.Msg.yank:type_name -> vm.tx.v1.Yank
+	7,  // 5: vm.tx.v1.Msg.contract_owners:type_name -> vm.tx.v1.ContractOwners
+	8,  // 6: vm.tx.v1.Msg.miner_register:type_name -> vm.tx.v1.MinerRegister
+	9,  // 7: vm.tx.v1.Msg.request:type_name -> vm.tx.v1.Request
+	10, // 8: vm.tx.v1.Msg.seal:type_name -> vm.tx.v1.Seal
+	11, // 9: vm.tx.v1.Msg.reveal:type_name -> vm.tx.v1.Reveal
+	12, // 10: vm.tx.v1.Msg.result:type_name -> vm.tx.v1.Result
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_proto_vm_tx_v1_tx_proto_init() }
@@ -831,6 +1212,10 @@ func file_proto_vm_tx_v1_tx_proto_init() {
 		(*Msg_Yank)(nil),
 		(*Msg_ContractOwners)(nil),
 		(*Msg_MinerRegister)(nil),
+		(*Msg_Request)(nil),
+		(*Msg_Seal)(nil),
+		(*Msg_Reveal)(nil),
+		(*Msg_Result)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -838,7 +1223,7 @@ func file_proto_vm_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_vm_tx_v1_tx_proto_rawDesc), len(file_proto_vm_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

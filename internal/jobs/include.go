@@ -1,0 +1,123 @@
+package jobs
+
+import (
+	"bytes"
+	"encoding/hex"
+	"slices"
+	"strconv"
+
+	"github.com/virtual-machine/vm/internal/composite"
+	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/market"
+	"github.com/virtual-machine/vm/internal/registry"
+	"github.com/virtual-machine/vm/internal/state"
+	"github.com/virtual-machine/vm/internal/state/statepb"
+	"github.com/virtual-machine/vm/internal/tx/txpb"
+	"github.com/virtual-machine/vm/internal/vmerr"
+)
+
+// Event types.
+const (
+	EventRequest  = "request"
+	EventSeal     = "seal"
+	EventReveal   = "reveal"
+	EventResult   = "result_committed"
+	EventReopened = "request_reopened"
+	EventExpired  = "request_expired"
+	EventPenalty  = "miner_penalised"
+)
+
+// Included is what Include did.
+type Included struct {
+	ID     [32]byte
+	Memo   bool // answered from a memo in this block
+	Events []Event
+}
+
+// Include applies the Request message msg of transaction txHash (message
+// index idx) signed by requester: it validates msg (market.Request.Validate
+// under env.P), resolves name@range to an exact version, checks the
+// function exists (a composite's only function is composite.RunFn; a
+// module's are its exports), moves the escrow (market.Escrow) from the
+// requester to env.Escrow, and opens the request's first round at
+// env.Height. When a still-valid memo of (code, fn, input) exists the
+// request settles at once instead: the escrow goes back and the requester
+// pays market.MemoFee to the memo's beneficiary (the caller refunds the
+// transaction fee, see the ledger). Errors: Invalid, TooLarge, Limit,
+// Overflow (validation), NotFound (unknown contract, no version in range,
+// unknown function), InsufficientFunds, *registry.CorruptError, and the
+// store's.
+func Include(env Env, requester crypto.Address, txHash [32]byte, idx uint32, msg *txpb.Request) (Included, error) {
+	const op = "jobs.request"
+	r := FromMsg(msg)
+	ref, err := r.Validate(env.P)
+	if err != nil {
+		return Included{}, err
+	}
+	v, _, _, err := registry.Resolve(env.S, ref.Name, ref.Range)
+	if err != nil {
+		return Included{}, err
+	}
+	composed := len(v.Manifest) > 0
+	var codeHash [32]byte
+	switch {
+	case composed && r.Fn != composite.RunFn:
+		return Included{}, vmerr.E(op, vmerr.NotFound, "%s@%s is a composite: its one function is %q, not %q", v.Name, v.Version, composite.RunFn, r.Fn)
+	case composed:
+		codeHash = state.RecordHash(v)
+	case !slices.Contains(v.Exports, r.Fn):
+		return Included{}, vmerr.E(op, vmerr.NotFound, "%s@%s exports no function %q", v.Name, v.Version, r.Fn)
+	case len(v.MeteredCid) < 32:
+		return Included{}, &registry.CorruptError{Err: vmerr.E(op, vmerr.Internal, "%s@%s has no metered CID", v.Name, v.Version)}
+	default: // a CIDv1 raw sha2-256 ends with the 32-byte digest
+		copy(codeHash[:], v.MeteredCid[len(v.MeteredCid)-32:])
+	}
+	escrow, _ := market.Escrow(r) // Validate checked it
+	if err := env.Bank.Move(op, requester, env.Escrow, escrow); err != nil {
+		return Included{}, err
+	}
+	id := market.RequestID(txHash, idx)
+	if raw, err := env.S.Get(state.RequestKey(id)); err != nil || raw != nil {
+		if err == nil {
+			err = vmerr.E(op, vmerr.Exists, "request %x exists", id)
+		}
+		return Included{}, err
+	}
+	inputHash := hash32(r.Input)
+	m := &statepb.Request{
+		Id: bytes.Clone(id[:]), Requester: bytes.Clone(requester[:]), Contract: r.Contract, Name: v.Name, Version: v.Version,
+		CodeHash: bytes.Clone(codeHash[:]), MeteredCid: bytes.Clone(v.MeteredCid), Composite: composed, Fn: r.Fn,
+		Input: bytes.Clone(r.Input), InputHash: bytes.Clone(inputHash[:]), GasLimit: r.GasLimit, Price: r.Price,
+		Reward: r.Reward, Replicas: r.Replicas, Quorum: r.Quorum, Included: env.Height, Deadline: env.Height + r.Deadline,
+		Escrow: escrow, Start: env.Height, StartTime: env.Time, CommitWindow: env.P.CommitWindow,
+		RevealWindow: env.P.RevealWindow, Round: 1, Status: StatusOpen, TxHash: bytes.Clone(txHash[:]),
+	}
+	ev := Event{Type: EventRequest, Attrs: []string{"id", hex.EncodeToString(id[:]), "requester", requester.String(),
+		"contract", v.Name + "@" + v.Version, "fn", r.Fn, "escrow", strconv.FormatUint(escrow, 10)}}
+	hit, err := memoHit(env, m)
+	if err != nil {
+		return Included{}, err
+	}
+	if hit != nil {
+		evs, err := settleMemo(env, m, hit)
+		if err != nil {
+			return Included{}, err
+		}
+		ev.Attrs = append(ev.Attrs, "memo", "true")
+		return Included{ID: id, Memo: true, Events: append([]Event{ev}, evs...)}, nil
+	}
+	ev.Attrs = append(ev.Attrs, "memo", "false")
+	if err := env.S.Set(state.OpenKey(id), state.OpenMark); err != nil {
+		return Included{}, err
+	}
+	if err := save(env.S, m); err != nil {
+		return Included{}, err
+	}
+	return Included{ID: id, Events: []Event{ev}}, nil
+}
+
+// FromMsg is the market.Request a Request message asks for.
+func FromMsg(msg *txpb.Request) market.Request {
+	return market.Request{Contract: msg.GetContract(), Fn: msg.GetFn(), Input: msg.GetInput(), GasLimit: msg.GetGasLimit(),
+		Price: msg.GetPrice(), Reward: msg.GetReward(), Replicas: msg.GetReplicas(), Quorum: msg.GetQuorum(), Deadline: msg.GetDeadline()}
+}

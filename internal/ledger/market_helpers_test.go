@@ -1,0 +1,148 @@
+package ledger_test
+
+import (
+	"crypto/sha256"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/virtual-machine/vm/contracts/examples"
+	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/jobs"
+	"github.com/virtual-machine/vm/internal/market"
+	"github.com/virtual-machine/vm/internal/state"
+	"github.com/virtual-machine/vm/internal/state/statepb"
+	"github.com/virtual-machine/vm/internal/tx/txpb"
+	"github.com/virtual-machine/vm/internal/wasm"
+)
+
+var (
+	exampleOnce sync.Once
+	exampleCode map[string][]byte
+	exampleErr  error
+)
+
+// example returns the compiled example contract name (built once per
+// test binary).
+func example(t testing.TB, name string) []byte {
+	t.Helper()
+	exampleOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vm-ledger-examples")
+		if err != nil {
+			exampleErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		exampleCode = map[string][]byte{}
+		for _, n := range []string{"hello", "counter"} {
+			p, err := examples.Build(ctx, dir, n)
+			if err != nil {
+				exampleErr = err
+				return
+			}
+			if exampleCode[n], err = os.ReadFile(p); err != nil {
+				exampleErr = err
+				return
+			}
+		}
+	})
+	if exampleErr != nil {
+		t.Fatal(exampleErr)
+	}
+	return exampleCode[name]
+}
+
+func requestMsg(contract, fn, input string, gas, price, reward uint64, k, q uint32, deadline int64) *txpb.Msg {
+	return &txpb.Msg{Sum: &txpb.Msg_Request{Request: &txpb.Request{Contract: contract, Fn: fn, Input: []byte(input),
+		GasLimit: gas, Price: price, Reward: reward, Replicas: k, Quorum: q, Deadline: deadline}}}
+}
+
+func sealMsg(id [32]byte, seal [32]byte) *txpb.Msg {
+	return &txpb.Msg{Sum: &txpb.Msg_Seal{Seal: &txpb.Seal{RequestId: id[:], Seal: seal[:]}}}
+}
+
+func revealMsg(id [32]byte, miner crypto.Address, raw []byte) *txpb.Msg {
+	return &txpb.Msg{Sum: &txpb.Msg_Reveal{Reveal: &txpb.Reveal{RequestId: id[:], Miner: miner[:], Result: raw}}}
+}
+
+func resultMsg(id [32]byte, raw []byte) *txpb.Msg {
+	return &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: id[:], Result: raw}}}
+}
+
+// requestID is the id of message idx of the encoded tx raw.
+func requestID(raw []byte, idx uint32) [32]byte { return market.RequestID(sha256.Sum256(raw), idx) }
+
+// request reads request id at the latest height.
+func (n *node) request(id [32]byte) *statepb.Request {
+	n.t.Helper()
+	r, err := n.app.ReaderAt(0)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	m, _, err := jobs.GetRequest(r, id)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return m
+}
+
+// result reads request id's resultChain entry, nil while there is none.
+func (n *node) result(id [32]byte) *statepb.Result {
+	n.t.Helper()
+	r, err := n.app.ReaderAt(0)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	m, _, err := jobs.GetResult(r, id)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// execute runs request id the way an honest miner does: the metered code
+// stored under its CID, against the contract's namespace at the round's
+// start height, and returns the canonical result bytes and their hash.
+func (n *node) execute(rt *wasm.Runtime, id [32]byte) ([]byte, [32]byte, *wasm.Result) {
+	n.t.Helper()
+	m := n.request(id)
+	r, err := n.app.ReaderAt(m.Start)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	c, err := cid.Cast(m.MeteredCid)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	code, err := r.Get(state.CodeKey(c))
+	if err != nil || code == nil {
+		n.t.Fatalf("metered code %s: %v", c, err)
+	}
+	mod, err := rt.Compile(ctx, code)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	res, err := rt.Call(ctx, mod, wasm.Request{Fn: m.Fn, Input: m.Input, GasLimit: m.GasLimit,
+		Caller: crypto.Address(m.Requester).String(), Contract: m.Name, Height: m.Start, Time: m.StartTime,
+		Seed: jobs.Seed(id, m.Start), State: jobs.DataState{R: r, Name: m.Name}})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	raw, err := res.MarshalBinary()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return raw, sha256.Sum256(raw), res
+}
+
+func newRuntime(t testing.TB) *wasm.Runtime {
+	t.Helper()
+	rt, err := wasm.New(ctx, wasm.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close(ctx) })
+	return rt
+}
