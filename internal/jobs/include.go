@@ -54,7 +54,7 @@ func Include(env Env, requester crypto.Address, txHash [32]byte, idx uint32, msg
 	if err != nil {
 		return Included{}, err
 	}
-	v, _, _, err := registry.Resolve(env.S, ref.Name, ref.Range)
+	v, err := env.resolve(ref.Name, ref.Range)
 	if err != nil {
 		return Included{}, err
 	}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 
+	"github.com/virtual-machine/vm/internal/contract"
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/market"
 	"github.com/virtual-machine/vm/internal/registry"
@@ -29,6 +30,18 @@ type Env struct {
 	Time   int64          // its block time, unix seconds
 	Fees   crypto.Address // the fee collector: penalties go there
 	Escrow crypto.Address // the escrow module account
+	// Resolve finds the version name@rng selects in S (registry.Resolve's
+	// answer); nil means registry.Resolve itself. The ledger passes a
+	// cached one.
+	Resolve func(name string, rng *contract.Range) (*statepb.Version, error)
+}
+
+func (e Env) resolve(name string, rng *contract.Range) (*statepb.Version, error) {
+	if e.Resolve != nil {
+		return e.Resolve(name, rng)
+	}
+	v, _, _, err := registry.Resolve(e.S, name, rng)
+	return v, err
 }
 
 // Event is what a transition reports.

@@ -34,7 +34,7 @@ func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement) ([]E
 	if err := res.UnmarshalBinary(raw); err != nil {
 		return nil, &registry.CorruptError{Err: err}
 	}
-	if err := dropReveals(env.S, id); err != nil {
+	if err := dropReveals(env.S, j); err != nil {
 		return nil, err
 	}
 	i, err := stale(env.S, res.ReadSet)
@@ -134,19 +134,14 @@ func chainHead(s registry.Reader) (*statepb.ChainHead, error) {
 	return h, nil
 }
 
-// dropReveals deletes the stored reveals of id.
-func dropReveals(s registry.Store, id [32]byte) error {
-	p := state.RevealPrefix(id)
-	var keys [][]byte
-	if err := s.Scan(p, registry.PrefixEnd(p), true, func(k, _ []byte) bool {
-		keys = append(keys, bytes.Clone(k))
-		return true
-	}); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := s.Set(k, nil); err != nil {
-			return err
+// dropReveals deletes the stored reveals of j's round (one per distinct
+// revealed hash; deleting a key twice is harmless).
+func dropReveals(s registry.Store, j *market.Job) error {
+	for _, c := range j.Commits {
+		if c.Revealed {
+			if err := s.Set(state.RevealKey(j.ID, c.Result), nil); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -58,7 +58,7 @@ func tickOne(env Env, m *statepb.Request) ([]Event, error) {
 		if err := env.Bank.Move("jobs.expire", env.Escrow, crypto.Address(m.Requester), m.Escrow); err != nil {
 			return nil, err
 		}
-		if err := dropReveals(env.S, id32(m.Id)); err != nil {
+		if err := dropReveals(env.S, j); err != nil {
 			return nil, err
 		}
 		m.Status = StatusExpired
@@ -77,7 +77,7 @@ func tickOne(env Env, m *statepb.Request) ([]Event, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := dropReveals(env.S, id32(m.Id)); err != nil {
+		if err := dropReveals(env.S, j); err != nil {
 			return nil, err
 		}
 		if err := j.Reopen(env.Height); err != nil {

@@ -27,8 +27,10 @@ func (b *block) applyRegistry(signer crypto.Address, m *txpb.Msg) (ev abcitypes.
 	var e registry.Event
 	switch s := m.GetSum().(type) {
 	case *txpb.Msg_Deploy:
+		b.a.resolved.drop(s.Deploy.GetName())
 		e, err = registry.Deploy(b, b.registryEnv(), signer, s.Deploy)
 	case *txpb.Msg_Yank:
+		b.a.resolved.drop(s.Yank.GetName())
 		e, err = registry.Yank(b, b.registryEnv(), signer, s.Yank)
 	case *txpb.Msg_ContractOwners:
 		e, err = registry.SetOwners(b, b.registryEnv(), signer, s.ContractOwners)

@@ -53,15 +53,16 @@ type Config struct {
 // internal lock; CheckTx and Query may run concurrently with them and
 // read only committed state.
 type App struct {
-	chainID string
-	log     *slog.Logger
-	db      idb.DB
-	tree    *iavl.MutableTree
-	sigs    *sigCache
-	fees    crypto.Address // FeeCollector()
-	pool    crypto.Address // FaucetPool()
-	gaps    gapTracker     // PrepareProposal's held-back txs (proposer-local)
-	meters  meterCache     // metered deploys, shared by CheckTx and FinalizeBlock
+	chainID  string
+	log      *slog.Logger
+	db       idb.DB
+	tree     *iavl.MutableTree
+	sigs     *sigCache
+	fees     crypto.Address // FeeCollector()
+	pool     crypto.Address // FaucetPool()
+	gaps     gapTracker     // PrepareProposal's held-back txs (proposer-local)
+	meters   meterCache     // metered deploys, shared by CheckTx and FinalizeBlock
+	resolved resolveCache   // name@range resolutions, under mu
 
 	mu            sync.Mutex // consensus state below
 	params        Params
@@ -261,6 +262,7 @@ func (a *App) Commit(context.Context, *abcitypes.CommitRequest) (*abcitypes.Comm
 // the first Commit the genesis lives only in the working tree, so it is
 // written again.
 func (a *App) rollback() {
+	a.resolved.clear()
 	a.qmu.Lock()
 	defer a.qmu.Unlock()
 	a.tree.Rollback()

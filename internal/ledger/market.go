@@ -35,7 +35,7 @@ func (k bank) Balance(addr crypto.Address) (uint64, error) {
 // marketEnv is the block as the market's environment.
 func (b *block) marketEnv() jobs.Env {
 	return jobs.Env{S: b, Bank: bank{b}, P: b.params.Market, Height: b.height, Time: b.time,
-		Fees: b.fees, Escrow: EscrowAccount()}
+		Fees: b.fees, Escrow: EscrowAccount(), Resolve: b.resolve}
 }
 
 // tick runs the market's start-of-block work (jobs.Tick) and returns its

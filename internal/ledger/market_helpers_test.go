@@ -120,7 +120,7 @@ func (n *node) execute(rt *wasm.Runtime, id [32]byte) ([]byte, [32]byte, *wasm.R
 	if err != nil || code == nil {
 		n.t.Fatalf("metered code %s: %v", c, err)
 	}
-	mod, err := rt.Compile(ctx, code)
+	mod, err := compiled(rt, code)
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -145,4 +145,28 @@ func newRuntime(t testing.TB) *wasm.Runtime {
 	}
 	t.Cleanup(func() { _ = rt.Close(ctx) })
 	return rt
+}
+
+var (
+	modMu   sync.Mutex
+	modules = map[*wasm.Runtime]map[[32]byte]*wasm.Module{}
+)
+
+// compiled compiles code once per runtime.
+func compiled(rt *wasm.Runtime, code []byte) (*wasm.Module, error) {
+	modMu.Lock()
+	defer modMu.Unlock()
+	h := sha256.Sum256(code)
+	if m := modules[rt][h]; m != nil {
+		return m, nil
+	}
+	m, err := rt.Compile(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	if modules[rt] == nil {
+		modules[rt] = map[[32]byte]*wasm.Module{}
+	}
+	modules[rt][h] = m
+	return m, nil
 }

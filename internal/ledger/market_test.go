@@ -27,7 +27,7 @@ type marketNet struct {
 
 func newMarketNet(t testing.TB) *marketNet {
 	t.Helper()
-	g := testGenesis(t, 8, 1_000_000_000)
+	g := testGenesis(t, 8, 1<<45)
 	n := &marketNet{node: newNode(t, g), g: g}
 	dep := &signer{k: key(t, 7), g: g}
 	n.mustOK(dep, deploy("hello", "1.0.0", example(t, "hello")))
@@ -352,8 +352,8 @@ func TestMarketBadInput(t *testing.T) {
 		{"unknown function", r, requestMsg("hello@^1", "nosuch", "", 1000, 1, 0, 1, 1, 20), vmerr.NotFound},
 		{"bad range", r, requestMsg("hello@^^1", "greet", "", 1000, 1, 0, 1, 1, 20), vmerr.Invalid},
 		{"gas overflow", r, requestMsg("hello@^1", "greet", "", huge, huge, 0, 1, 1, 20), vmerr.Limit},
-		{"escrow overflow", r, requestMsg("hello@^1", "greet", "", 1 << 33, 1 << 31, 0, 1, 1, 20), vmerr.Overflow},
-		{"reward beyond balance", r, requestMsg("hello@^1", "greet", "", 1000, 1, 1 << 50, 1, 1, 20), vmerr.InsufficientFunds},
+		{"escrow overflow", r, requestMsg("hello@^1", "greet", "", 1<<33, 1<<31, 0, 1, 1, 20), vmerr.Overflow},
+		{"reward beyond balance", r, requestMsg("hello@^1", "greet", "", 1000, 1, 1<<50, 1, 1, 20), vmerr.InsufficientFunds},
 		{"quorum above replicas", r, requestMsg("hello@^1", "greet", "", 1000, 1, 0, 1, 2, 20), vmerr.Invalid},
 		{"deadline too short", r, requestMsg("hello@^1", "greet", "", 1000, 1, 0, 1, 1, 2), vmerr.Invalid},
 		{"result for an unknown request", n.miners[0], resultMsg(unknown, out), vmerr.NotFound},

@@ -56,9 +56,6 @@ func RevealKey(id, resultHash [32]byte) []byte {
 	return append(b, resultHash[:]...)
 }
 
-// RevealPrefix is the prefix of every RevealKey of id.
-func RevealPrefix(id [32]byte) []byte { return append([]byte{PrefixReveal}, id[:]...) }
-
 // MemoSlot is the store key of the memo of (code hash, fn, input hash):
 // PrefixMemo + SHA-256 over the three, fn length-prefixed.
 func MemoSlot(codeHash [32]byte, fn string, inputHash [32]byte) []byte {
