@@ -62,6 +62,8 @@ type Backend interface {
 	ContractBackend
 	// MinerBackend serves the miner registry.
 	MinerBackend
+	// MarketBackend serves the execution market's reads.
+	MarketBackend
 }
 
 // BatchBackend is a Backend that submits many transactions in one call

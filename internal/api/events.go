@@ -109,21 +109,34 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.serveStream(w, r, "api.events", f, nil, (*stream).block)
+}
+
+// serveStream runs one WebSocket stream of r: it admits it (MaxStreams,
+// not shut down), subscribes to the backend before upgrading (so a
+// backend failure is a plain HTTP error), calls first (when not nil) and
+// then each for every block, with the flow control of stream, until the
+// client leaves, the backend ends the subscription (1013), the server
+// closes (1001) or the client is too slow (1008). An error from first or
+// each that is not the client's or the stream's end is logged and closes
+// the stream with 1011.
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, op string, f filter,
+	first func(*stream) error, each func(*stream, apitype.BlockEvents) error) error {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Upgrade", "websocket")
 		return &httpError{status: http.StatusUpgradeRequired,
-			err: vmerr.E("api.events", vmerr.Invalid, "GET /v1/events is a WebSocket: send Upgrade: websocket")}
+			err: vmerr.E(op, vmerr.Invalid, "GET %s is a WebSocket: send Upgrade: websocket", r.URL.Path)}
 	}
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		return vmerr.E("api.events", vmerr.Limit, "too many event streams (limit %d)", s.opts.MaxStreams)
+		return vmerr.E(op, vmerr.Limit, "too many event streams (limit %d)", s.opts.MaxStreams)
 	}
 	defer func() { <-s.slots }()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return vmerr.E("api.events", vmerr.Unavailable, "server is shutting down")
+		return vmerr.E(op, vmerr.Unavailable, "server is shutting down")
 	}
 	s.streams.Add(1)
 	s.mu.Unlock()
@@ -155,6 +168,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	st := &stream{ctx: ctx, c: c, gone: gone, f: f, window: int64(s.opts.StreamWindow), bound: s.opts.WriteTimeout,
 		pongs: make(chan pong, 1)}
 	defer st.wait()
+	if first != nil {
+		if err := first(st); err != nil {
+			s.streamErr(c, ctx, op, err)
+			return nil
+		}
+	}
 	for {
 		select {
 		case <-gone.Done():
@@ -178,18 +197,28 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 				}
 				return nil
 			}
-			if err := st.block(blk); err != nil {
-				switch {
-				case errors.Is(err, errTooSlow), errors.Is(err, context.DeadlineExceeded):
-					// A write that timed out has already cut the
-					// connection: the drop is counted, no close frame passes.
-					s.drop(c, "slow")
-				case ctx.Err() != nil:
-					c.Close(websocket.StatusGoingAway, reasonShutdown)
-				}
+			if err := each(st, blk); err != nil {
+				s.streamErr(c, ctx, op, err)
 				return nil
 			}
 		}
+	}
+}
+
+// streamErr ends a stream on err from writing it: a slow client is
+// dropped (1008), a shutdown is 1001, a client that left needs nothing,
+// and any other error (the backend's) is logged and closes with 1011.
+func (s *Server) streamErr(c *websocket.Conn, ctx context.Context, op string, err error) {
+	switch {
+	case errors.Is(err, errTooSlow), errors.Is(err, context.DeadlineExceeded):
+		// A write that timed out has already cut the
+		// connection: the drop is counted, no close frame passes.
+		s.drop(c, "slow")
+	case ctx.Err() != nil:
+		c.Close(websocket.StatusGoingAway, reasonShutdown)
+	case errors.As(err, new(*vmerr.Error)):
+		s.log.Warn("stream ended by an error", "op", op, "err", err)
+		c.Close(websocket.StatusInternalError, "stream failed")
 	}
 }
 
@@ -267,11 +296,12 @@ func (s *stream) block(blk apitype.BlockEvents) error {
 	return nil
 }
 
-// send writes one event once the window allows it. The write itself is
+// send writes one message, v's JSON (an apitype.StreamEvent on
+// /v1/events), once the window allows it. The write itself is
 // bounded by s.bound too: a socket that takes longer than that to accept
 // it ends the connection (without a close frame, which could not pass).
-func (s *stream) send(ev apitype.StreamEvent) error {
-	b, err := json.Marshal(ev)
+func (s *stream) send(v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}

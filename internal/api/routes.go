@@ -46,6 +46,11 @@ func (s *Server) table() []route {
 		{"GET", "/v1/contracts/{ref}/code", s.getContractCode},
 		{"GET", "/v1/miners", s.listMiners},
 		{"GET", "/v1/miners/{id}", s.getMiner},
+		{"GET", "/v1/requests", s.listRequests},
+		{"GET", "/v1/requests/{id}", s.getRequest},
+		{"GET", "/v1/results/{id}", s.getResult},
+		{"GET", "/v1/state/{contract}", s.getDataRange},
+		{"GET", "/v1/state/{contract}/{key}", s.getData},
 		{"GET", "/v1/events", s.events},
 		{"GET", "/v1/openapi.yaml", s.openAPI},
 	}

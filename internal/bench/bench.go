@@ -44,6 +44,9 @@ type Config struct {
 	ChainID     string // chain the transfers are signed for
 	Amount      uint64 // GAS per transfer; DefaultAmount when 0
 	Fee         uint64 // fee per transfer; DefaultFee when 0
+	// Call, when set, makes every transaction a market Request (see
+	// CallSpec) instead of a transfer.
+	Call *CallSpec
 }
 
 // Validate fills defaults and checks c. Errors are Invalid.
@@ -102,7 +105,12 @@ func (c Config) Count(i int) int {
 }
 
 // Need is the GAS account i must hold before a run: what it sends and pays.
-func (c Config) Need(i int) uint64 { return uint64(c.Count(i)) * (c.Amount + c.Fee) }
+func (c Config) Need(i int) uint64 {
+	if c.Call != nil {
+		return uint64(c.Count(i)) * (c.Call.Escrow() + c.Fee)
+	}
+	return uint64(c.Count(i)) * (c.Amount + c.Fee)
+}
 
 // Plan is a run's pre-signed transfers, split among the submitters.
 type Plan struct {
@@ -167,6 +175,9 @@ func (p *Plan) signWorker(w int) ([][]byte, error) {
 			more = true
 			to := p.Keys[(i+1)%cfg.Accounts].Address()
 			msg := &txpb.Msg{Sum: &txpb.Msg_Transfer{Transfer: &txpb.Transfer{To: to[:], Amount: cfg.Amount}}}
+			if cfg.Call != nil {
+				msg = cfg.Call.msg(i, round)
+			}
 			raw, err := tx.Sign(&txpb.TxBody{ChainId: cfg.ChainID, Nonce: p.Start[i] + uint64(round), Fee: cfg.Fee,
 				Msgs: []*txpb.Msg{msg}}, p.Keys[i])
 			if err != nil {
@@ -225,6 +236,12 @@ type Result struct {
 // request failed outright (the node unreachable, a batch refused whole);
 // rejected transfers are counted in Result.Failed, not errors.
 func Run(ctx context.Context, c *client.Client, p *Plan) (Result, error) {
+	return runWith(ctx, c, p, nil)
+}
+
+// runWith is Run, calling onSend (when set) with each batch just before it
+// is sent.
+func runWith(ctx context.Context, c *client.Client, p *Plan, onSend func(batch [][]byte, at time.Time)) (Result, error) {
 	cfg := p.Config
 	res := Result{N: cfg.N, Concurrency: cfg.Concurrency, Batch: cfg.Batch, SignMS: ms(p.SignTime)}
 	type done struct {
@@ -250,6 +267,9 @@ func Run(ctx context.Context, c *client.Client, p *Plan) (Result, error) {
 			for lo := 0; lo < len(txs); lo += cfg.Batch {
 				batch := txs[lo:min(lo+cfg.Batch, len(txs))]
 				sent := time.Now()
+				if onSend != nil {
+					onSend(batch, sent)
+				}
 				rs, err := c.SubmitTxs(ctx, batch, true)
 				if err != nil {
 					mu.Lock()

@@ -345,7 +345,7 @@ func TestInitHome(t *testing.T) {
 	if !strings.Contains(string(gen), `"x": 1`) && !strings.Contains(string(gen), `"x":1`) {
 		t.Fatalf("app state missing from genesis: %s", gen)
 	}
-	for _, want := range []string{`laddr = "tcp://127.0.0.1:26656"`, `create_empty_blocks = false`, `indexer = "null"`} {
+	for _, want := range []string{`laddr = "tcp://127.0.0.1:26656"`, `create_empty_blocks = true`, `create_empty_blocks_interval = "1s"`, `indexer = "null"`} {
 		if !strings.Contains(string(cfg), want) {
 			t.Errorf("config.toml lacks %s", want)
 		}

@@ -226,7 +226,12 @@ func tunedConfig(home string, opts InitOptions) *cmtcfg.Config {
 	cfg.Mempool.MaxTxBytes = tx.MaxDeployTxSize
 	cfg.Mempool.Recheck = false
 	c := cfg.Consensus
-	c.CreateEmptyBlocks = false
+	// An idle chain still makes a block every EmptyBlockInterval: the
+	// market's deadlines and rounds advance by height, so a request nobody
+	// answers must reach its deadline without other traffic. An empty block
+	// keeps the app hash unless a request is due.
+	c.CreateEmptyBlocks = true
+	c.CreateEmptyBlocksInterval = EmptyBlockInterval
 	switch opts.Profile {
 	case ProfileTestnet:
 		c.TimeoutPropose = 600 * time.Millisecond
@@ -244,6 +249,9 @@ func tunedConfig(home string, opts InitOptions) *cmtcfg.Config {
 	}
 	return cfg
 }
+
+// EmptyBlockInterval is how long an idle chain waits before an empty block.
+const EmptyBlockInterval = time.Second
 
 // loadConfig reads home/config/config.toml over CometBFT's defaults, the
 // way the cometbft command does.

@@ -207,7 +207,8 @@ func (x *index) indexHeight(h int64) error {
 	x.done = h
 	var ev apitype.BlockEvents
 	if len(x.subs) > 0 {
-		ev = apitype.BlockEvents{Block: blockOf(blk, meta, hashes), Txs: make([]apitype.TxResult, len(hashes))}
+		ev = apitype.BlockEvents{Block: blockOf(blk, meta, hashes), Txs: make([]apitype.TxResult, len(hashes)),
+			Events: eventsOf(resp.Events)}
 	}
 	for i, hash := range hashes {
 		var res *abcitypes.ExecTxResult

@@ -91,7 +91,7 @@ func newRootCmd(g *globals) *cobra.Command {
 
 // commands lists the top-level command constructors, one per file.
 var commands = []func(*globals) *cobra.Command{
-	newContractCmd, newMinerCmd,
+	newContractCmd, newMinerCmd, newCallCmd, newResultCmd,
 	newKeysCmd, newGasCmd, newStatusCmd,
 	newDevnetCmd, newNodeCmd, newTestnetCmd,
 	newBenchCmd,

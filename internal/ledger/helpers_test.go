@@ -75,9 +75,11 @@ type node struct {
 	hashes map[int64][]byte // height -> app hash after that block
 }
 
-func openApp(t testing.TB, dir string) *ledger.App {
+func openApp(t testing.TB, dir string) *ledger.App { return openAppCache(t, dir, 10_000) }
+
+func openAppCache(t testing.TB, dir string, cacheSize int) *ledger.App {
 	t.Helper()
-	app, err := ledger.New(ledger.Config{Dir: dir, ChainID: chainID, CacheSize: 10_000})
+	app, err := ledger.New(ledger.Config{Dir: dir, ChainID: chainID, CacheSize: cacheSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +87,13 @@ func openApp(t testing.TB, dir string) *ledger.App {
 }
 
 // newNode opens an App in a fresh directory and runs InitChain with g.
-func newNode(t testing.TB, g ledger.Genesis) *node {
+func newNode(t testing.TB, g ledger.Genesis) *node { return newNodeCache(t, g, 10_000) }
+
+// newNodeCache is newNode with an iavl node cache of cacheSize nodes.
+func newNodeCache(t testing.TB, g ledger.Genesis, cacheSize int) *node {
 	t.Helper()
 	dir := t.TempDir()
-	app := openApp(t, dir)
+	app := openAppCache(t, dir, cacheSize)
 	t.Cleanup(func() { _ = app.Close() })
 	resp, err := app.InitChain(ctx, &abcitypes.InitChainRequest{ChainId: chainID, AppStateBytes: g.JSON(), InitialHeight: 1})
 	if err != nil {

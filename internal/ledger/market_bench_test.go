@@ -7,6 +7,7 @@ import (
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/virtual-machine/vm/internal/ledger"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 )
 
@@ -19,7 +20,8 @@ import (
 // transfers/s.
 func BenchmarkMarketCalls(b *testing.B) {
 	const calls = 1000
-	n := newMarketNet(b)
+	n := newMarketNetCache(b, ledger.DefaultCacheSize, false) // the node's default cache
+
 	rt := newRuntime(b)
 	var ledgerTime, transferTime time.Duration
 	checkAll := func(txs [][]byte) {
@@ -37,7 +39,7 @@ func BenchmarkMarketCalls(b *testing.B) {
 		msgs := make([]*txpb.Msg, calls)
 		txs := make([][]byte, 0, calls)
 		for i := range calls {
-			msgs[i] = requestMsg("hello@^1", "greet", fmt.Sprintf(`{"name":"r%d-%d"}`, round, i), 5_000_000, 1, 10, 1, 1, 50)
+			msgs[i] = requestMsg("echo@^1", "echo", fmt.Sprintf(`{"name":"r%d-%d"}`, round, i), 100_000, 1, 10, 1, 1, 50)
 			txs = append(txs, n.requester.tx(b, msgs[i]))
 			n.requester.nonce++
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/virtual-machine/vm/internal/state/statepb"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 	"github.com/virtual-machine/vm/internal/wasm"
+	"github.com/virtual-machine/vm/internal/wasm/wasmtest"
 )
 
 var (
@@ -52,6 +53,29 @@ func example(t testing.TB, name string) []byte {
 		t.Fatal(exampleErr)
 	}
 	return exampleCode[name]
+}
+
+// swapContract is a small read-modify-write contract: swap returns the
+// stored value of key "k" (nothing when absent) and stores its input
+// there, so two swaps run on the same state conflict.
+func swapContract() []byte {
+	m := wasmtest.New()
+	m.Memory(1, 1)
+	m.Data(0, []byte("k"))
+	get := m.Import("vm", "state_get", []byte{wasmtest.I32, wasmtest.I32}, []byte{wasmtest.I32})
+	ret := m.Import("vm", "ret_read", []byte{wasmtest.I32}, nil)
+	inLen := m.Import("vm", "input_len", nil, []byte{wasmtest.I32})
+	inRead := m.Import("vm", "input_read", []byte{wasmtest.I32}, nil)
+	out := m.Import("vm", "output_write", []byte{wasmtest.I32, wasmtest.I32}, nil)
+	set := m.Import("vm", "state_set", []byte{wasmtest.I32, wasmtest.I32, wasmtest.I32, wasmtest.I32}, nil)
+	body := wasmtest.Code{}.I32(0).I32(1).Call(get).LocalSet(0).
+		LocalGet(0).I32(0).Op(0x4E, 0x04, 0x40). // if n >= 0
+		I32(16).Call(ret).I32(16).LocalGet(0).Call(out).
+		End().
+		I32(32768).Call(inRead).
+		I32(0).I32(1).I32(32768).Call(inLen).Call(set)
+	m.Export("swap", m.Func(nil, nil, []byte{wasmtest.I32}, body))
+	return m.Bytes()
 }
 
 func requestMsg(contract, fn, input string, gas, price, reward uint64, k, q uint32, deadline int64) *txpb.Msg {

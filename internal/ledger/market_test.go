@@ -7,6 +7,7 @@ import (
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/virtual-machine/vm/internal/bench"
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/ledger"
 	"github.com/virtual-machine/vm/internal/market"
@@ -15,9 +16,11 @@ import (
 	"github.com/virtual-machine/vm/internal/wasm"
 )
 
-// marketNet is a ledger with hello and counter deployed, a requester and
-// five registered cpu miners (the last with a minimum no test request
-// meets).
+// marketNet is a ledger with small contracts deployed — echo (pure) and
+// swap (read-modify-write) — a requester and five registered cpu miners
+// (the last with a minimum no test request meets). withGo also deploys
+// the Go examples hello and counter (slow to meter and compile under
+// -race, so only where a real SDK contract matters).
 type marketNet struct {
 	*node
 	g         ledger.Genesis
@@ -25,13 +28,19 @@ type marketNet struct {
 	miners    []*signer
 }
 
-func newMarketNet(t testing.TB) *marketNet {
+func newMarketNet(t testing.TB) *marketNet { return newMarketNetCache(t, 10_000, false) }
+
+// newMarketNetCache is newMarketNet with an iavl node cache of cacheSize.
+func newMarketNetCache(t testing.TB, cacheSize int, withGo bool) *marketNet {
 	t.Helper()
 	g := testGenesis(t, 8, 1<<45)
-	n := &marketNet{node: newNode(t, g), g: g}
+	n := &marketNet{node: newNodeCache(t, g, cacheSize), g: g}
 	dep := &signer{k: key(t, 7), g: g}
-	n.mustOK(dep, deploy("hello", "1.0.0", example(t, "hello")))
-	n.mustOK(dep, deploy("counter", "1.0.0", example(t, "counter")))
+	n.mustOK(dep, deploy("echo", "1.0.0", bench.EchoContract()), deploy("swap", "1.0.0", swapContract()))
+	if withGo {
+		n.mustOK(dep, deploy("hello", "1.0.0", example(t, "hello")))
+		n.mustOK(dep, deploy("counter", "1.0.0", example(t, "counter")))
+	}
 	n.requester = &signer{k: key(t, 0), g: g}
 	for i := 1; i <= 5; i++ {
 		s := &signer{k: key(t, i), g: g}
@@ -82,7 +91,7 @@ func hasEvent(r *abcitypes.ExecTxResult, typ string) bool {
 // the one Result, writes the counter, pays the miner its reward and gas,
 // refunds the rest and conserves GAS.
 func TestMarketQuorumOne(t *testing.T) {
-	n := newMarketNet(t)
+	n := newMarketNetCache(t, 10_000, true)
 	rt := newRuntime(t)
 	before := n.account(n.requester.k.Address()).Balance
 	msg := requestMsg("counter@^1", "increment", "5", 5_000_000, 2, 1000, 1, 1, 20)
@@ -140,7 +149,7 @@ func TestMarketQuorumOne(t *testing.T) {
 func TestMarketQuorumTwo(t *testing.T) {
 	n := newMarketNet(t)
 	rt := newRuntime(t)
-	req := requestMsg("hello@^1", "greet", `{"name":"ada"}`, 5_000_000, 1, 10_000, 3, 2, 40)
+	req := requestMsg("echo@^1", "echo", `{"name":"ada"}`, 5_000_000, 1, 10_000, 3, 2, 40)
 	raw := n.ok(n.requester, req)
 	id := requestID(raw, 0)
 	good, h, res := n.execute(rt, id)
@@ -271,16 +280,16 @@ func (n *marketNet) refused(rs []refusal) {
 	}
 }
 
-// TestMarketStaleReads: two increments included in one block both run on
-// the same state; the first settles, the second's read is stale, so its
-// writes are not applied and it is re-offered; run again on the new state
-// it settles with the sum. Never both on stale reads.
+// TestMarketStaleReads: two swaps included in one block both run on the
+// same state; the first settles, the second's read is stale, so its write
+// is not applied and it is re-offered; run again on the new state it reads
+// the first one's value. Never both on stale reads.
 func TestMarketStaleReads(t *testing.T) {
 	n := newMarketNet(t)
 	rt := newRuntime(t)
-	r1 := n.requester.tx(t, requestMsg("counter@^1", "increment", "1", 5_000_000, 1, 100, 1, 1, 30))
+	r1 := n.requester.tx(t, requestMsg("swap@^1", "swap", "one", 1_000_000, 1, 100, 1, 1, 30))
 	n.requester.nonce++
-	r2 := n.requester.tx(t, requestMsg("counter@^1", "increment", "10", 5_000_000, 1, 100, 1, 1, 30))
+	r2 := n.requester.tx(t, requestMsg("swap@^1", "swap", "two", 1_000_000, 1, 100, 1, 1, 30))
 	n.requester.nonce++
 	for _, r := range n.block(r1, r2).TxResults {
 		if r.Code != 0 {
@@ -288,8 +297,11 @@ func TestMarketStaleReads(t *testing.T) {
 		}
 	}
 	id1, id2 := requestID(r1, 0), requestID(r2, 0)
-	out1, _, _ := n.execute(rt, id1)
+	out1, _, res := n.execute(rt, id1)
 	out2, _, _ := n.execute(rt, id2)
+	if len(res.Output) != 0 || len(res.ReadSet) != 1 || res.ReadSet[0].Found {
+		t.Fatalf("first swap %+v", res)
+	}
 	n.ok(n.miners[0], resultMsg(id1, out1))
 	_, r := n.submit(n.miners[1], resultMsg(id2, out2))
 	if r.Code != 0 || !hasEvent(r, "request_reopened") {
@@ -298,13 +310,19 @@ func TestMarketStaleReads(t *testing.T) {
 	if n.result(id2) != nil || n.request(id2).Round != 2 {
 		t.Fatal("a stale result settled")
 	}
-	out2, _, res := n.execute(rt, id2)
-	if string(res.Output) != "11" {
-		t.Fatalf("re-run output %q, want 11", res.Output)
+	out2, _, res = n.execute(rt, id2)
+	if string(res.Output) != "one" || res.ReadSet[0].Version < 1 {
+		t.Fatalf("re-run %+v, want it to read %q", res, "one")
 	}
 	n.ok(n.miners[1], resultMsg(id2, out2))
 	if rec := n.result(id2); rec == nil || !rec.Applied || rec.Rounds != 2 {
 		t.Fatalf("result %+v", rec)
+	}
+	// A third swap reads "two" at a newer version than "one" had.
+	raw := n.ok(n.requester, requestMsg("swap@^1", "swap", "three", 1_000_000, 1, 100, 1, 1, 30))
+	_, _, res3 := n.execute(rt, requestID(raw, 0))
+	if string(res3.Output) != "two" || res3.ReadSet[0].Version <= res.ReadSet[0].Version {
+		t.Fatalf("third swap %+v", res3)
 	}
 }
 
@@ -315,7 +333,7 @@ func TestMarketDeadline(t *testing.T) {
 	n := newMarketNet(t)
 	rt := newRuntime(t)
 	before := n.account(n.requester.k.Address()).Balance
-	raw := n.ok(n.requester, requestMsg("hello@^1", "greet", `{"name":"bo"}`, 1_000_000, 3, 500, 1, 1, 10))
+	raw := n.ok(n.requester, requestMsg("echo@^1", "echo", `{"name":"bo"}`, 1_000_000, 3, 500, 1, 1, 10))
 	id := requestID(raw, 0)
 	out, _, _ := n.execute(rt, id)
 	for n.request(id).Status == "open" {
@@ -337,25 +355,25 @@ func TestMarketDeadline(t *testing.T) {
 func TestMarketBadInput(t *testing.T) {
 	n := newMarketNet(t)
 	rt := newRuntime(t)
-	raw := n.ok(n.requester, requestMsg("hello@^1", "greet", `{}`, 1_000_000, 1, 0, 1, 1, 20))
+	raw := n.ok(n.requester, requestMsg("echo@^1", "echo", `{}`, 1_000_000, 1, 0, 1, 1, 20))
 	id := requestID(raw, 0)
 	out, _, _ := n.execute(rt, id)
-	q2 := n.ok(n.requester, requestMsg("hello@^1", "greet", `{"x":1}`, 1_000_000, 1, 0, 2, 2, 20))
+	q2 := n.ok(n.requester, requestMsg("echo@^1", "echo", `{"x":1}`, 1_000_000, 1, 0, 2, 2, 20))
 	id2 := requestID(q2, 0)
 	huge := uint64(1) << 62
 	var unknown [32]byte
 	outsider := &signer{k: key(t, 6), g: n.g}
 	r := n.requester
 	n.refused([]refusal{
-		{"unknown contract", r, requestMsg("nosuch@^1", "greet", "", 1000, 1, 0, 1, 1, 20), vmerr.NotFound},
-		{"unresolvable range", r, requestMsg("hello@^2", "greet", "", 1000, 1, 0, 1, 1, 20), vmerr.NotFound},
-		{"unknown function", r, requestMsg("hello@^1", "nosuch", "", 1000, 1, 0, 1, 1, 20), vmerr.NotFound},
-		{"bad range", r, requestMsg("hello@^^1", "greet", "", 1000, 1, 0, 1, 1, 20), vmerr.Invalid},
-		{"gas overflow", r, requestMsg("hello@^1", "greet", "", huge, huge, 0, 1, 1, 20), vmerr.Limit},
-		{"escrow overflow", r, requestMsg("hello@^1", "greet", "", 1<<33, 1<<31, 0, 1, 1, 20), vmerr.Overflow},
-		{"reward beyond balance", r, requestMsg("hello@^1", "greet", "", 1000, 1, 1<<50, 1, 1, 20), vmerr.InsufficientFunds},
-		{"quorum above replicas", r, requestMsg("hello@^1", "greet", "", 1000, 1, 0, 1, 2, 20), vmerr.Invalid},
-		{"deadline too short", r, requestMsg("hello@^1", "greet", "", 1000, 1, 0, 1, 1, 2), vmerr.Invalid},
+		{"unknown contract", r, requestMsg("nosuch@^1", "echo", "", 1000, 1, 0, 1, 1, 20), vmerr.NotFound},
+		{"unresolvable range", r, requestMsg("echo@^2", "echo", "", 1000, 1, 0, 1, 1, 20), vmerr.NotFound},
+		{"unknown function", r, requestMsg("echo@^1", "nosuch", "", 1000, 1, 0, 1, 1, 20), vmerr.NotFound},
+		{"bad range", r, requestMsg("echo@^^1", "echo", "", 1000, 1, 0, 1, 1, 20), vmerr.Invalid},
+		{"gas overflow", r, requestMsg("echo@^1", "echo", "", huge, huge, 0, 1, 1, 20), vmerr.Limit},
+		{"escrow overflow", r, requestMsg("echo@^1", "echo", "", 1<<33, 1<<31, 0, 1, 1, 20), vmerr.Overflow},
+		{"reward beyond balance", r, requestMsg("echo@^1", "echo", "", 1000, 1, 1<<50, 1, 1, 20), vmerr.InsufficientFunds},
+		{"quorum above replicas", r, requestMsg("echo@^1", "echo", "", 1000, 1, 0, 1, 2, 20), vmerr.Invalid},
+		{"deadline too short", r, requestMsg("echo@^1", "echo", "", 1000, 1, 0, 1, 1, 2), vmerr.Invalid},
 		{"result for an unknown request", n.miners[0], resultMsg(unknown, out), vmerr.NotFound},
 		{"result from a non-miner", outsider, resultMsg(id, out), vmerr.NotFound},
 		{"seal below the miner's minimum", n.miners[4], sealMsg(id2, [32]byte{1}), vmerr.Limit},

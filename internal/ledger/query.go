@@ -35,7 +35,9 @@ const ProofOpType = "ics23:iavl"
 //   - /params: Value = the Params JSON.
 //   - /supply: Value = the Supply JSON.
 //   - the contract registry's paths (queryContracts) and the miner
-//     registry's, /miner and /miners (queryMiners).
+//     registry's, /miner and /miners (queryMiners); the execution
+//     market's, /request, /requests, /result, /data and /data/range
+//     (queryMarket).
 //
 // Errors are responses with a non-zero Code, never Go errors: Invalid (bad
 // address), NotFound (unknown path, or a height not stored), Unavailable
@@ -52,7 +54,7 @@ func (a *App) query(req *abcitypes.QueryRequest) (*abcitypes.QueryResponse, erro
 	const op = "ledger.query"
 	switch req.Path {
 	case PathAccount, PathParams, PathSupply, PathContract, PathVersion, PathVersions, PathContracts, PathCode,
-		PathMiner, PathMiners:
+		PathMiner, PathMiners, PathRequest, PathRequests, PathResult, PathData, PathDataRange:
 	default:
 		return nil, vmerr.E(op, vmerr.NotFound, "unknown query path %q (want %s, %s or %s)", req.Path, PathAccount, PathParams, PathSupply)
 	}
@@ -116,6 +118,10 @@ func (a *App) query(req *abcitypes.QueryRequest) (*abcitypes.QueryResponse, erro
 		resp.Value, _ = json.Marshal(Supply{Total: total})
 	case PathMiner, PathMiners:
 		if err := queryMiners(t, req, resp); err != nil {
+			return nil, err
+		}
+	case PathRequest, PathRequests, PathResult, PathData, PathDataRange:
+		if err := queryMarket(t, req, resp); err != nil {
 			return nil, err
 		}
 	default:

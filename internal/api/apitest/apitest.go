@@ -2,8 +2,10 @@
 // client and the CLI. It is a small but real ledger — accounts, transfers,
 // the devnet faucet, fees, nonces, signature checks, and the contract
 // registry (deploy with metering, composites, yank, owners, range
-// resolution: api.ContractBackend) and the miner registry
-// (api.MinerBackend) — over an in-memory IAVL tree with the ledger's
+// resolution: api.ContractBackend), the miner registry
+// (api.MinerBackend) and the execution market (requests, seals, reveals,
+// results and the start-of-block tick run by package jobs, as the ledger
+// runs them: api.MarketBackend) — over an in-memory IAVL tree with the ledger's
 // state keys, so accounts and registry records come with genuine ICS23
 // proofs that state.VerifyLocation accepts, plus blocks, a tx index
 // and an event feed.
@@ -63,6 +65,9 @@ type Backend struct {
 	subs   map[*sub]struct{}
 	fault  error
 	closed bool
+	// blockEvents are the market's start-of-block events (tick) of the
+	// block being built, published with it.
+	blockEvents []apitype.Event
 }
 
 type sub struct{ ch chan apitype.BlockEvents }
@@ -148,6 +153,9 @@ func (b *Backend) SubmitTx(ctx context.Context, raw []byte, waitCommit bool) (ap
 	prev, seen := b.txs[hash]
 	if seen && (prev.Code == 0 || b.nonceUsed(s)) {
 		return apitype.SubmitResult{Hash: prev.Hash, Code: prev.Code, Log: prev.Log, Height: prev.Height}, nil
+	}
+	if b.blockEvents, err = b.tick(int64(len(b.blocks)) + 1); err != nil {
+		return apitype.SubmitResult{}, err
 	}
 	events, err := b.apply(s)
 	result := apitype.TxResult{Hash: hash.String(), Events: events}
@@ -436,13 +444,17 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 			if !ok {
 				ev, ok, err = applyMiners(w, s.Signer, m)
 			}
+			evs := []apitype.Event{ev}
+			if !ok {
+				evs, ok, err = applyMarket(w, marketBank{get: get, move: move}, s, i, m)
+			}
 			if !ok {
 				err = vmerr.E(op, vmerr.Invalid, "unknown message type")
 			}
 			if err != nil {
 				return nil, vmerr.E(op, vmerr.KindOf(err), "message %d: %w", i, err)
 			}
-			events = append(events, ev)
+			events = append(events, evs...)
 		}
 	}
 	acc, err := get(s.Signer)
@@ -490,7 +502,8 @@ func (b *Backend) commit(raw [][]byte, results []apitype.TxResult) (apitype.Bloc
 	}
 	blk.Hash = fmt.Sprintf("%X", hh.Sum(nil))
 	b.blocks = append(b.blocks, blk)
-	ev := apitype.BlockEvents{Block: blk, Txs: make([]apitype.TxResult, len(results))}
+	ev := apitype.BlockEvents{Block: blk, Txs: make([]apitype.TxResult, len(results)), Events: b.blockEvents}
+	b.blockEvents = nil
 	for i, r := range results {
 		r.Height = h
 		r.Index = uint32(i)
