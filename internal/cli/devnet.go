@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/node"
+	"github.com/virtual-machine/vm/internal/tx"
 )
 
 // shutdownTimeout bounds a node's clean stop after Ctrl-C.
@@ -16,13 +19,16 @@ const shutdownTimeout = 15 * time.Second
 
 func newDevnetCmd(g *globals) *cobra.Command {
 	var httpAddr string
-	var p2pPort int
+	var p2pPort, minerCapacity int
+	var withMiner bool
 	cmd := &cobra.Command{
 		Use:   "devnet",
 		Short: "Run a one-validator development network (with a faucet) in --home",
 		Long: "devnet runs a single validator, the ledger and the HTTP API in this process.\n" +
 			"The first run creates chain " + node.DevnetChainID + " in --home; later runs reopen it.\n" +
-			"Stop it with Ctrl-C.",
+			"A built-in compute miner (key in --home/" + DevnetMinerKeyFile + ", funded at genesis, minimum GAS 0)\n" +
+			"runs beside it and talks to the API like any miner, so quorum-1 calls settle with nothing else\n" +
+			"started; --miner=false leaves it out. Stop it with Ctrl-C.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := node.Default()
@@ -31,11 +37,23 @@ func newDevnetCmd(g *globals) *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
-			created, err := node.InitDevnet(g.home, p2pPort)
+			if minerCapacity < 1 || minerCapacity > tx.MaxMinerCapacity {
+				return fmt.Errorf("--miner-capacity %d: want 1..%d", minerCapacity, tx.MaxMinerCapacity)
+			}
+			var minerKey crypto.PrivKey
+			var funds []node.Balance
+			if withMiner {
+				var err error
+				if minerKey, _, err = devnetMinerKey(g.home); err != nil {
+					return err
+				}
+				funds = append(funds, node.Balance{Address: minerKey.Address(), Amount: DevnetMinerFunds})
+			}
+			created, err := node.InitDevnetFunded(g.home, p2pPort, funds)
 			if err != nil {
 				return err
 			}
-			return g.runNode(cmd.Context(), cfg, func(n *node.Node) {
+			return g.runNodeWith(cmd.Context(), cfg, func(n *node.Node) func() {
 				verb := "Reopened"
 				if created {
 					verb = "Created"
@@ -50,12 +68,30 @@ func newDevnetCmd(g *globals) *cobra.Command {
 					flags += " --node " + n.URL()
 				}
 				fmt.Fprintf(g.stdout, "Get GAS: vm%s keys add alice && vm%s gas faucet alice\n", flags, flags)
+				stop := func() {}
+				if withMiner {
+					log, _ := g.logger() // checked by runNode
+					a, err := startDevnetMiner(cmd.Context(), n.URL(), minerKey, minerCapacity, log)
+					if err != nil {
+						fmt.Fprintf(g.stderr, "The built-in miner did not start: %v\n", err)
+					} else {
+						fmt.Fprintf(g.stdout, "Miner:   %s (built in, capacity %d)\n", a.Address(), minerCapacity)
+						stop = func() {
+							if err := stopAgent(a); err != nil {
+								fmt.Fprintf(g.stderr, "Stopping the built-in miner: %v\n", err)
+							}
+						}
+					}
+				}
 				fmt.Fprintln(g.stdout, "Press Ctrl-C to stop.")
+				return stop
 			})
 		},
 	}
 	cmd.Flags().StringVar(&httpAddr, "http", node.DefaultHTTPAddr, "HTTP API listen address")
 	cmd.Flags().IntVar(&p2pPort, "p2p-port", node.DefaultP2PPort, "CometBFT P2P port on 127.0.0.1 (used when the home is created; 0 = any)")
+	cmd.Flags().BoolVar(&withMiner, "miner", true, "run the built-in compute miner")
+	cmd.Flags().IntVar(&minerCapacity, "miner-capacity", runtime.NumCPU(), "jobs the built-in miner executes at once")
 	return cmd
 }
 
@@ -127,6 +163,12 @@ func newTestnetCmd(g *globals) *cobra.Command {
 // runNode starts a node with cfg, calls started, and runs until ctx ends
 // (Ctrl-C), then stops it cleanly.
 func (g *globals) runNode(ctx context.Context, cfg node.Config, started func(*node.Node)) error {
+	return g.runNodeWith(ctx, cfg, func(n *node.Node) func() { started(n); return func() {} })
+}
+
+// runNodeWith is runNode whose started returns a stop function: what it
+// started beside the node stops before the node does.
+func (g *globals) runNodeWith(ctx context.Context, cfg node.Config, started func(*node.Node) func()) error {
 	log, err := g.logger()
 	if err != nil {
 		return err
@@ -139,9 +181,10 @@ func (g *globals) runNode(ctx context.Context, cfg node.Config, started func(*no
 	if err := n.Start(ctx); err != nil {
 		return err
 	}
-	started(n)
+	stop := started(n)
 	<-ctx.Done()
 	fmt.Fprintln(g.stderr, "Stopping…")
+	stop()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	return n.Close(sctx)

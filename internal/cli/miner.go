@@ -36,19 +36,25 @@ type verifiedMiner struct {
 	VerifyError string `json:"verify_error,omitempty"`
 }
 
-// newMinerCmd is the miner command group. Without a subcommand it prints
-// its help for now; it will run the miner agent (issue 5) once that
-// exists.
+// newMinerCmd is the miner command group. Without a subcommand it runs
+// the compute miner agent (miner_run.go) when given --key, and prints its
+// help otherwise.
 func newMinerCmd(g *globals) *cobra.Command {
+	var run minerRunFlags
 	cmd := &cobra.Command{
-		Use:   "miner",
-		Short: "Register a miner and read the miner registry",
+		Use:   "miner [--key NAME --min-gas N [--kind K] [--capacity N] [--endpoint URL]]",
+		Short: "Run the compute miner agent; register a miner and read the miner registry",
 		Long: "A miner is identified by the address of the key that registers it. Registration and updates\n" +
-			"are signed transactions paying the chain's min_fee. (Running the miner agent itself, `vm miner`\n" +
-			"without a subcommand, is not built yet: it prints this help.)",
+			"are signed transactions paying the chain's min_fee.\n\n" +
+			"`vm miner --key NAME --min-gas N` runs the compute miner agent against --node until Ctrl-C:\n" +
+			"it registers the key (or updates its registration) with these attributes, takes open requests\n" +
+			"whose offer is at least --min-gas GAS while it has free capacity, runs them in the metered\n" +
+			"sandbox against the state at each request's start height, and posts the results (quorum 1),\n" +
+			"or seals and then reveals them, paying the chain's min_fee per batch of messages.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE: func(cmd *cobra.Command, _ []string) error { return g.runMiner(cmd, run) },
 	}
+	addMinerRunFlags(cmd, &run)
 	cmd.AddCommand(newMinerRegisterCmd(g), newMinerShowCmd(g), newMinerListCmd(g))
 	return cmd
 }

@@ -44,7 +44,7 @@ func minerScenario(t *testing.T, e *chainEnv) {
 		t.Fatal(err)
 	}
 
-	if r := e.run(t, "miner"); r.code != 0 || !strings.Contains(r.stdout, "register") || !strings.Contains(r.stdout, "not built yet") {
+	if r := e.run(t, "miner"); r.code != 0 || !strings.Contains(r.stdout, "register") || !strings.Contains(r.stdout, "runs the compute miner agent") {
 		t.Errorf("vm miner: %+v", r)
 	}
 	var reg minerRegisterView
