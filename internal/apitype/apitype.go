@@ -268,36 +268,42 @@ type Seal struct {
 // takes. Miners run Name@Version.Fn(Input) with gas limit GasLimit against
 // the state at height Start, with block time StartTime and seed Seed.
 type Request struct {
-	ID         string    `json:"id"`
-	Requester  string    `json:"requester"`
-	Contract   string    `json:"contract"` // as asked: name@range
-	Name       string    `json:"name"`
-	Version    string    `json:"version"` // resolved at inclusion
-	CodeHash   string    `json:"code_hash"`
-	MeteredCID string    `json:"metered_cid,omitempty"` // empty for a composite
-	Composite  bool      `json:"composite"`
-	Fn         string    `json:"fn"`
-	Input      []byte    `json:"input"`
-	GasLimit   string    `json:"gas_limit"`
-	Price      string    `json:"price"`
-	Reward     string    `json:"reward"`
-	Replicas   uint32    `json:"replicas"`
-	Quorum     uint32    `json:"quorum"`
-	Included   int64     `json:"included"`
-	Deadline   int64     `json:"deadline"` // last height at which it may settle
-	Escrow     string    `json:"escrow"`
-	Offer      string    `json:"offer"` // the most one miner can earn (market.Offer)
-	Start      int64     `json:"start"` // the current round's state height
-	StartTime  int64     `json:"start_time"`
-	Seed       string    `json:"seed"` // hex
-	ClosedAt   int64     `json:"closed_at,omitempty"`
-	Round      uint32    `json:"round"`
-	Status     string    `json:"status"` // open, settled, memo, expired
-	Phase      string    `json:"phase"`  // at Height: commit, reveal, lapsed, settled, expired
-	Seals      []Seal    `json:"seals"`
-	TxHash     string    `json:"tx_hash"`
-	Height     int64     `json:"height"`
-	Location   *Location `json:"location,omitempty"`
+	ID         string `json:"id"`
+	Requester  string `json:"requester"`
+	Contract   string `json:"contract"` // as asked: name@range
+	Name       string `json:"name"`
+	Version    string `json:"version"` // resolved at inclusion
+	CodeHash   string `json:"code_hash"`
+	MeteredCID string `json:"metered_cid,omitempty"` // empty for a composite
+	Composite  bool   `json:"composite"`
+	Fn         string `json:"fn"`
+	Input      []byte `json:"input"`
+	GasLimit   string `json:"gas_limit"`
+	Price      string `json:"price"`
+	Reward     string `json:"reward"`
+	Replicas   uint32 `json:"replicas"`
+	Quorum     uint32 `json:"quorum"`
+	Included   int64  `json:"included"`
+	Deadline   int64  `json:"deadline"` // last height at which it may settle
+	Escrow     string `json:"escrow"`
+	Offer      string `json:"offer"` // the most one miner can earn (market.Offer)
+	Start      int64  `json:"start"` // the current round's state height
+	StartTime  int64  `json:"start_time"`
+	Seed       string `json:"seed"` // hex
+	ClosedAt   int64  `json:"closed_at,omitempty"`
+	// CommitWindow and RevealWindow are the request's windows in blocks
+	// (the chain's at inclusion): seals are accepted from Start for
+	// CommitWindow blocks (until Replicas are in), reveals for
+	// RevealWindow blocks after the commit phase closed.
+	CommitWindow int64     `json:"commit_window"`
+	RevealWindow int64     `json:"reveal_window"`
+	Round        uint32    `json:"round"`
+	Status       string    `json:"status"` // open, settled, memo, expired
+	Phase        string    `json:"phase"`  // at Height: commit, reveal, lapsed, settled, expired
+	Seals        []Seal    `json:"seals"`
+	TxHash       string    `json:"tx_hash"`
+	Height       int64     `json:"height"`
+	Location     *Location `json:"location,omitempty"`
 }
 
 // RequestList is GET /v1/requests?open=true: open requests in id order

@@ -223,7 +223,8 @@ func (c *Client) Offers(ctx context.Context) (<-chan apitype.Request, error) {
 // compares with a header it trusts), its key is state.RequestKey(id), and
 // the proved record says what r says in every field a miner acts on (id,
 // requester, contract, version, code, fn, input, gas limit, price,
-// reward, replicas, quorum, deadline, escrow, round, start and status).
+// reward, replicas, quorum, deadline, escrow, round, start, windows and
+// status).
 // Errors: Invalid (no Location), Unauthorized, Decode.
 func VerifyRequest(r *apitype.Request, id [32]byte) error {
 	const op = "client.verify_request"
@@ -243,6 +244,7 @@ func VerifyRequest(r *apitype.Request, id [32]byte) error {
 		r.GasLimit == u64(m.GasLimit) && r.Price == u64(m.Price) && r.Reward == u64(m.Reward) &&
 		r.Replicas == m.Replicas && r.Quorum == m.Quorum && r.Included == m.Included && r.Deadline == m.Deadline &&
 		r.Escrow == u64(m.Escrow) && r.Start == m.Start && r.StartTime == m.StartTime && r.Round == m.Round &&
+		r.CommitWindow == m.CommitWindow && r.RevealWindow == m.RevealWindow &&
 		r.Status == m.Status && r.TxHash == hex.EncodeToString(m.TxHash) && len(r.Seals) == len(m.Commits)
 	if !same {
 		return vmerr.E(op, vmerr.Unauthorized, "request %x: the answer differs from its proved record", id)

@@ -42,15 +42,15 @@ func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement) ([]E
 		return nil, err
 	}
 	if i >= 0 {
-		rd := res.ReadSet[i]
-		j.Start, j.ClosedAt, j.Commits = env.Height, 0, nil
-		storeJob(m, j)
-		m.StartTime, m.Round = env.Time, m.Round+1
-		if err := save(env.S, m); err != nil {
-			return nil, err
+		if env.Height >= m.Deadline { // no room for another round
+			return expire(env, m, j, nil)
 		}
-		return []Event{{Type: EventReopened, Attrs: []string{"id", hex.EncodeToString(m.Id), "reason", "stale",
-			"round", strconv.FormatUint(uint64(m.Round), 10), "key", rd.Contract + "/" + hex.EncodeToString(rd.Key)}}}, nil
+		evs, err := reopen(env, m, j, "stale")
+		if len(evs) > 0 {
+			rd := res.ReadSet[i]
+			evs[0].Attrs = append(evs[0].Attrs, "key", rd.Contract+"/"+hex.EncodeToString(rd.Key))
+		}
+		return evs, err
 	}
 	if err := checkWrites(env.S, res.WriteSet); err != nil {
 		return nil, vmerr.Wrap(op, vmerr.Internal, err) // checked at reveal
@@ -92,6 +92,43 @@ func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement) ([]E
 		return nil, err
 	}
 	return appendResult(env, m, rec, "")
+}
+
+// reopen starts a new round of m from this block (its reveals dropped):
+// miners run it again on the state after this block.
+func reopen(env Env, m *statepb.Request, j *market.Job, reason string) ([]Event, error) {
+	if err := dropReveals(env.S, j); err != nil {
+		return nil, err
+	}
+	j.Start, j.ClosedAt, j.Commits = env.Height, 0, nil
+	storeJob(m, j)
+	m.StartTime, m.Round = env.Time, m.Round+1
+	if err := save(env.S, m); err != nil {
+		return nil, err
+	}
+	return []Event{{Type: EventReopened, Attrs: []string{"id", hex.EncodeToString(m.Id), "reason", reason,
+		"round", strconv.FormatUint(uint64(m.Round), 10)}}}, nil
+}
+
+// expire closes m unsettled: the escrow goes back to the requester and
+// the entry on the resultChain says expired, naming the miners penalised
+// (late) for not revealing.
+func expire(env Env, m *statepb.Request, j *market.Job, late [][]byte) ([]Event, error) {
+	if err := env.Bank.Move("jobs.expire", env.Escrow, crypto.Address(m.Requester), m.Escrow); err != nil {
+		return nil, err
+	}
+	if err := dropReveals(env.S, j); err != nil {
+		return nil, err
+	}
+	m.Status = StatusExpired
+	if err := save(env.S, m); err != nil {
+		return nil, err
+	}
+	evs, err := appendResult(env, m, &statepb.Result{Status: StatusExpired, Refund: m.Escrow, Unrevealed: late}, "")
+	if err != nil {
+		return nil, err
+	}
+	return append([]Event{{Type: EventExpired, Attrs: []string{"id", hex.EncodeToString(m.Id)}}}, evs...), nil
 }
 
 // appendResult completes rec for m and links it onto the resultChain.

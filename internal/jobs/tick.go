@@ -48,50 +48,31 @@ func Tick(env Env) ([]Event, error) {
 
 func tickOne(env Env, m *statepb.Request) ([]Event, error) {
 	j := jobOf(m)
-	idHex := hex.EncodeToString(m.Id)
-	switch j.Phase(env.Height) {
-	case market.PhaseExpired:
-		late, evs, err := penalise(env, m, j.Unrevealed(env.Height))
-		if err != nil {
-			return nil, err
-		}
-		if err := env.Bank.Move("jobs.expire", env.Escrow, crypto.Address(m.Requester), m.Escrow); err != nil {
-			return nil, err
-		}
-		if err := dropReveals(env.S, j); err != nil {
-			return nil, err
-		}
-		m.Status = StatusExpired
-		if err := save(env.S, m); err != nil {
-			return nil, err
-		}
-		rec := &statepb.Result{Status: StatusExpired, Refund: m.Escrow, Unrevealed: late}
-		more, err := appendResult(env, m, rec, "")
-		if err != nil {
-			return nil, err
-		}
-		evs = append(evs, Event{Type: EventExpired, Attrs: []string{"id", idHex}})
-		return append(evs, more...), nil
-	case market.PhaseLapsed:
-		_, evs, err := penalise(env, m, j.Unrevealed(env.Height))
-		if err != nil {
-			return nil, err
-		}
-		if err := dropReveals(env.S, j); err != nil {
-			return nil, err
-		}
-		if err := j.Reopen(env.Height); err != nil {
-			return nil, err
-		}
-		storeJob(m, j)
-		m.StartTime, m.Round = env.Time, m.Round+1
-		if err := save(env.S, m); err != nil {
-			return nil, err
-		}
-		return append(evs, Event{Type: EventReopened, Attrs: []string{"id", idHex, "reason", "lapsed",
-			"round", strconv.FormatUint(uint64(m.Round), 10)}}), nil
+	ph := j.Phase(env.Height)
+	if ph != market.PhaseExpired && ph != market.PhaseLapsed {
+		return nil, save(env.S, m) // a stale index entry: move it to the next due height
 	}
-	return nil, save(env.S, m) // a stale index entry: move it to the next due height
+	if a := j.Agreement(); a.Reached {
+		// The quorum agreed but some sealed miners never revealed: they
+		// are penalised and the round settles without them.
+		_, evs, err := penalise(env, m, a.Unrevealed)
+		if err != nil {
+			return nil, err
+		}
+		more, err := settle(env, m, j, a)
+		return append(evs, more...), err
+	}
+	late, evs, err := penalise(env, m, j.Unrevealed(env.Height))
+	if err != nil {
+		return nil, err
+	}
+	var more []Event
+	if ph == market.PhaseExpired {
+		more, err = expire(env, m, j, late)
+	} else {
+		more, err = reopen(env, m, j, "lapsed")
+	}
+	return append(evs, more...), err
 }
 
 // penalise charges each miner UnrevealedPenalty (at most its balance) to

@@ -28,7 +28,7 @@ func RequestView(m *statepb.Request, p market.Params, h int64) apitype.Request {
 		Composite: m.Composite, Fn: m.Fn, Input: m.Input, GasLimit: u64(m.GasLimit), Price: u64(m.Price),
 		Reward: u64(m.Reward), Replicas: m.Replicas, Quorum: m.Quorum, Included: m.Included, Deadline: m.Deadline,
 		Escrow: u64(m.Escrow), Offer: u64(offer), Start: m.Start, StartTime: m.StartTime, Seed: hex.EncodeToString(seed[:]),
-		ClosedAt: m.ClosedAt, Round: m.Round, Status: m.Status, Phase: phaseName(m, j, h+1), Seals: seals,
+		ClosedAt: m.ClosedAt, CommitWindow: m.CommitWindow, RevealWindow: m.RevealWindow, Round: m.Round, Status: m.Status, Phase: phaseName(m, j, h+1), Seals: seals,
 		TxHash: hex.EncodeToString(m.TxHash), Height: h,
 	}
 }

@@ -104,16 +104,24 @@ func Result(env Env, signer crypto.Address, msg *txpb.Result) ([]Event, error) {
 		Attrs: []string{"id", hex.EncodeToString(id[:]), "miner", signer.String(), "result_hash", hex.EncodeToString(hash[:])}})
 }
 
-// opened stores a revealed result and settles the request if its round
-// now agrees.
+// opened stores a revealed result and settles the request once its
+// quorum agrees and every miner that sealed this round has revealed (so
+// up to k agreeing miners are paid, and a wrong result revealed in time is
+// always marked). A miner that never reveals delays settlement to the end
+// of the reveal window (Tick), where it is penalised. A round whose
+// miners all revealed without a quorum is re-offered at once.
 func opened(env Env, m *statepb.Request, j *market.Job, id, hash [32]byte, raw []byte, ev Event) ([]Event, error) {
 	if err := env.S.Set(state.RevealKey(id, hash), raw); err != nil {
 		return nil, err
 	}
 	storeJob(m, j)
 	a := j.Agreement()
-	if !a.Reached {
+	switch {
+	case len(a.Unrevealed) > 0:
 		return []Event{ev}, save(env.S, m)
+	case !a.Reached:
+		evs, err := reopen(env, m, j, "no_quorum")
+		return append([]Event{ev}, evs...), err
 	}
 	evs, err := settle(env, m, j, a)
 	if err != nil {

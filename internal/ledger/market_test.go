@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"testing"
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
@@ -402,4 +403,43 @@ func wrongGas(t testing.TB, good []byte, gas uint64) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestMarketPaysUpToK: with replicas 3 and quorum 2 the request waits for
+// every sealed miner's reveal, so all three agreeing miners are paid by
+// tier; when one never reveals, the other two settle it at the end of the
+// reveal window and the silent one is penalised.
+func TestMarketPaysUpToK(t *testing.T) {
+	n := newMarketNet(t)
+	rt := newRuntime(t)
+	for _, silent := range []bool{false, true} {
+		raw := n.ok(n.requester, requestMsg("echo@^1", "echo", fmt.Sprintf(`{"silent":%t}`, silent), 100_000, 1, 10_000, 3, 2, 40))
+		id := requestID(raw, 0)
+		out, h, _ := n.execute(rt, id)
+		for i := range 3 {
+			n.ok(n.miners[i], sealMsg(id, market.Seal(n.addr(i), id, h)))
+		}
+		n.ok(n.miners[0], revealMsg(id, n.addr(0), out))
+		n.ok(n.miners[1], revealMsg(id, n.addr(1), out))
+		if !silent {
+			if n.result(id) != nil {
+				t.Fatal("settled before every sealed miner revealed")
+			}
+			n.ok(n.miners[2], revealMsg(id, n.addr(2), out))
+			rec := n.result(id)
+			if rec == nil || len(rec.Paid) != 3 || rec.Paid[0].Reward != 6250 || rec.Paid[1].Reward != 2500 || rec.Paid[2].Reward != 1250 {
+				t.Fatalf("all revealed: %+v", rec)
+			}
+			continue
+		}
+		before := n.miner(n.addr(2)).TimedOut
+		for n.result(id) == nil {
+			n.block()
+			n.mustInvariants()
+		}
+		rec := n.result(id)
+		if rec.Status != "settled" || len(rec.Paid) != 2 || n.miner(n.addr(2)).TimedOut != before+1 {
+			t.Fatalf("one silent: %+v", rec)
+		}
+	}
 }

@@ -71,8 +71,8 @@ type Config struct {
 	Backlog      int
 	Pipeline     int           // work transactions in flight; 0 = DefaultPipeline
 	PollInterval time.Duration // 0 = DefaultPollInterval
-	// CommitWindow is the chain's market commit window in blocks (0 =
-	// market.Default().CommitWindow). A taken offer still waiting when the
+	// CommitWindow is the commit window in blocks assumed for offers that
+	// do not carry their own (0 = market.Default().CommitWindow). A taken offer still waiting when the
 	// committed height is past Start + CommitWindow - 1 is skipped: its
 	// seal or result could only land after the commit phase, so it would
 	// be refused; the ledger re-offers the lapsed round with a new start.
@@ -482,7 +482,11 @@ func (a *Agent) run(ctx context.Context, r apitype.Request) {
 	a.mu.Lock()
 	h := a.height
 	a.mu.Unlock()
-	if h+1 > r.Start+a.cfg.CommitWindow {
+	window := r.CommitWindow // the request's own, when the node says it
+	if window <= 0 {
+		window = a.cfg.CommitWindow
+	}
+	if h+1 > r.Start+window {
 		a.stale.Add(1)
 		return
 	}
