@@ -44,6 +44,10 @@ type Config struct {
 	ChainID     string // chain the transfers are signed for
 	Amount      uint64 // GAS per transfer; DefaultAmount when 0
 	Fee         uint64 // fee per transfer; DefaultFee when 0
+	// Rate, when positive, paces the submitters to about Rate
+	// transactions per second in total (open loop), so latency is measured
+	// at a load the node can sustain; 0 submits as fast as answers come.
+	Rate float64
 	// Call, when set, makes every transaction a market Request (see
 	// CallSpec) instead of a transfer.
 	Call *CallSpec
@@ -260,12 +264,18 @@ func runWith(ctx context.Context, c *client.Client, p *Plan, onSend func(batch [
 	var firstErr error // the failure that stopped the run (guarded by mu)
 	t0 := time.Now()
 	var wg sync.WaitGroup
-	for _, txs := range p.Work {
+	for w, txs := range p.Work {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for lo := 0; lo < len(txs); lo += cfg.Batch {
+			for j, lo := 0, 0; lo < len(txs); j, lo = j+1, lo+cfg.Batch {
 				batch := txs[lo:min(lo+cfg.Batch, len(txs))]
+				if cfg.Rate > 0 { // open loop: batch j of submitter w has its slot
+					slot := float64((j*cfg.Concurrency+w)*cfg.Batch) / cfg.Rate
+					if !sleepUntil(ctx, t0.Add(time.Duration(slot*float64(time.Second)))) {
+						return
+					}
+				}
 				sent := time.Now()
 				if onSend != nil {
 					onSend(batch, sent)
@@ -532,3 +542,19 @@ func (r Result) String() string {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// sleepUntil waits until t; false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

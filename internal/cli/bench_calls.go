@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/bench"
 	"github.com/virtual-machine/vm/internal/client"
 	"github.com/virtual-machine/vm/internal/crypto"
@@ -25,7 +26,10 @@ type benchCallsReport struct {
 	Transfers bench.Result      `json:"transfers"` // the baseline, same node, same accounts
 	Calls     bench.CallsResult `json:"calls"`
 	MinerRuns []miner.Stats     `json:"miner_stats"`
-	Spec      bench.CallSpec    `json:"spec"`
+	// MinerRecords are the miners' registry records after the run: what
+	// the chain counted (taken, agreed, disagreed, timed out, earned).
+	MinerRecords []apitype.Miner `json:"miner_records"`
+	Spec         bench.CallSpec  `json:"spec"`
 	// Ratio is settled calls/s over committed transfers/s.
 	Ratio          float64 `json:"ratio"`
 	SustainedRatio float64 `json:"sustained_ratio"`
@@ -86,6 +90,7 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 	f.IntVar(&cfg.Accounts, "accounts", 500, "requesting accounts")
 	f.IntVar(&cfg.Concurrency, "concurrency", bench.DefaultConcurrency, "submitters, each with one batch in flight")
 	f.IntVar(&cfg.Batch, "batch", bench.DefaultBatch, "transactions per request (1..10000)")
+	f.Float64Var(&cfg.Rate, "rate", 0, "pace the calls to about this many per second (0 = as fast as answers come); the baseline transfers are never paced")
 	f.IntVar(&miners, "miners", 1, "miner agents to run in this process")
 	f.IntVar(&capacity, "capacity", runtime.NumCPU(), "each miner's capacity (requests executed at once)")
 	f.Uint32Var(&spec.Replicas, "replicas", 1, "replicas k of each call")
@@ -141,7 +146,6 @@ func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.C
 	agents, err := startBenchMiners(ctx, c, minerKeys, capacity)
 	defer func() {
 		for _, a := range agents {
-			rep.MinerRuns = append(rep.MinerRuns, a.Stats())
 			if err := stopAgent(a); err != nil {
 				fmt.Fprintln(g.stderr, "bench: stopping a miner:", err)
 			}
@@ -152,7 +156,9 @@ func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.C
 	}
 
 	fmt.Fprintf(g.stderr, "bench: baseline: %d transfers…\n", cfg.N)
-	tplan, err := bench.Sign(cfg, reqKeys, nil)
+	tcfg := cfg
+	tcfg.Rate = 0
+	tplan, err := bench.Sign(tcfg, reqKeys, nil)
 	if err != nil {
 		return rep, err
 	}
@@ -172,6 +178,15 @@ func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.C
 	}
 	if rep.Calls, err = bench.RunCalls(ctx, c, plan, wait); err != nil {
 		return rep, err
+	}
+	for _, a := range agents {
+		rep.MinerRuns = append(rep.MinerRuns, a.Stats())
+		m, err := c.Miner(ctx, a.Address(), 0)
+		if err != nil {
+			return rep, err
+		}
+		m.Location = nil
+		rep.MinerRecords = append(rep.MinerRecords, m)
 	}
 	if t := rep.Transfers; t.TxPerSec > 0 && t.SustainedTxPerSec > 0 {
 		rep.Ratio = rep.Calls.CallsPerSec / t.TxPerSec

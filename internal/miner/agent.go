@@ -131,27 +131,31 @@ type Agent struct {
 	chainID string
 	fee     uint64
 
-	mu       sync.Mutex
-	started  bool
-	height   int64
-	heightCh chan struct{}             // closed when height grows
-	takenIDs *lru[string, int64]       // request id → round start taken
-	pending  map[string]*pendingReveal // sealed (or sealing) rounds
-	copies   map[string]int64          // Copy: request id → round start
-	queue    []apitype.Request         // taken offers waiting for a slot, FIFO
-	queued   int                       // their bytes (offerSize)
-	missed   bool                      // an offer was dropped: list at the next block
-	streamUp bool                      // the offer stream is connected
-	nonce    uint64                    // next nonce to sign with
-	resync   bool                      // re-read the nonce before the next tx
-	retry    []work                    // messages to send again
-	copied   map[string]bool           // Copy: ids already revealed
+	mu        sync.Mutex
+	started   bool
+	height    int64
+	heightCh  chan struct{}             // closed when height grows
+	takenIDs  *lru[string, int64]       // request id → round start taken
+	sealCount *lru[string, int]         // request id → seals seen in its current round
+	pending   map[string]*pendingReveal // sealed (or sealing) rounds
+	copies    map[string]int64          // Copy: request id → round start
+	queue     []apitype.Request         // taken offers waiting for a slot, FIFO
+	queued    int                       // their bytes (offerSize)
+	missed    bool                      // an offer was dropped: list at the next block
+	streamUp  bool                      // the offer stream is connected
+	nonce     uint64                    // next nonce to sign with
+	resync    bool                      // re-read the nonce before the next tx
+	retry     []work                    // messages to send again
+	copied    map[string]bool           // Copy: ids already revealed
 }
 
 // pendingReveal is a round this agent sealed and must reveal.
 type pendingReveal struct {
 	id       [32]byte
 	start    int64
+	replicas int   // k: the k-th seal closes the commit phase
+	window   int64 // the commit window in blocks
+	seals    int   // seals seen in this round's blocks (the block stream)
 	raw      []byte
 	sealed   bool // the ledger accepted the seal
 	inFlight bool // a reveal is being sent
@@ -217,7 +221,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	return &Agent{cfg: cfg, c: cfg.Client, addr: cfg.Key.Address(), log: log.With("miner", cfg.Key.Address().String()),
 		ready: make(chan struct{}, cfg.Capacity), outbox: make(chan work, 4*MaxBatchMsgs),
-		kick: make(chan struct{}, 1), heightCh: make(chan struct{}), takenIDs: newLRU[string, int64](takenMemory),
+		kick: make(chan struct{}, 1), heightCh: make(chan struct{}), takenIDs: newLRU[string, int64](takenMemory), sealCount: newLRU[string, int](takenMemory),
 		pending: map[string]*pendingReveal{}, copies: map[string]int64{}, copied: map[string]bool{}}, nil
 }
 
@@ -507,8 +511,9 @@ func (a *Agent) run(ctx context.Context, r apitype.Request) {
 		a.enqueue(ctx, work{msg: &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: id[:], Result: raw}}}, id: r.ID})
 		return
 	}
+	seen := a.sealsSeen(r.ID, r.Start)
 	a.mu.Lock()
-	a.pending[r.ID] = &pendingReveal{id: id, start: r.Start, raw: raw}
+	a.pending[r.ID] = &pendingReveal{id: id, start: r.Start, raw: raw, replicas: int(r.Replicas), window: window, seals: seen}
 	a.mu.Unlock()
 	seal := market.Seal(a.addr, id, hash)
 	a.enqueue(ctx, work{msg: &txpb.Msg{Sum: &txpb.Msg_Seal{Seal: &txpb.Seal{RequestId: id[:], Seal: seal[:]}}}, id: r.ID})
@@ -567,7 +572,9 @@ func (a *Agent) blockLoop(ctx context.Context) {
 
 // tick is the per-block work: list open requests when offers may have
 // been missed, reveal sealed rounds whose reveal phase opened, and (Copy)
-// copy reveals seen in the block.
+// copy reveals seen in the block. With the block in hand the reveal
+// phase is worked out from its events (no query per request); while the
+// stream is down (be nil) each sealed round is read back instead.
 func (a *Agent) tick(ctx context.Context, be *apitype.BlockEvents) {
 	a.mu.Lock()
 	list := a.missed || !a.streamUp
@@ -576,9 +583,80 @@ func (a *Agent) tick(ctx context.Context, be *apitype.BlockEvents) {
 	if list {
 		a.listOpen(ctx)
 	}
-	a.checkReveals(ctx)
-	if a.cfg.Copy && be != nil {
+	if be == nil {
+		a.checkReveals(ctx)
+		return
+	}
+	a.follow(be)
+	a.revealDue(ctx, be.Block.Height)
+	if a.cfg.Copy {
 		a.copyReveals(ctx, be)
+	}
+}
+
+// follow counts the seals of each request in block be and forgets rounds
+// that ended in it (settled, expired or re-offered).
+func (a *Agent) follow(be *apitype.BlockEvents) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	note := func(evs []apitype.Event) {
+		for _, e := range evs {
+			id := e.Attributes["id"]
+			switch e.Type {
+			case jobs.EventSeal:
+				n, _ := a.sealCount.get(id)
+				a.sealCount.put(id, n+1)
+				if p := a.pending[id]; p != nil {
+					p.seals++
+				}
+			case jobs.EventReopened, jobs.EventResult, jobs.EventExpired:
+				a.sealCount.put(id, 0)
+				delete(a.pending, id)
+			}
+		}
+	}
+	note(be.Events)
+	for _, t := range be.Txs {
+		note(t.Events)
+	}
+}
+
+// sealsSeen is the number of seals of request id counted so far in the
+// round that started at start (0 when it is not this round's count).
+func (a *Agent) sealsSeen(id string, start int64) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if start > a.height {
+		return 0
+	}
+	n, _ := a.sealCount.get(id)
+	return n
+}
+
+// revealDue queues the Reveal of each sealed round whose reveal phase the
+// block after committed height h accepts: its k-th seal is in, or its
+// commit window has closed (if fewer than the quorum sealed, the round
+// lapsed and the reveal is refused harmlessly). Rounds long past their
+// windows are forgotten.
+func (a *Agent) revealDue(ctx context.Context, h int64) {
+	var due []work
+	a.mu.Lock()
+	for id, p := range a.pending {
+		switch {
+		case !p.sealed || p.inFlight:
+			if h > p.start+p.window+4*market.Default().RevealWindow {
+				delete(a.pending, id)
+			}
+			continue
+		case p.seals < p.replicas && h+1 <= p.start+p.window:
+			continue
+		}
+		p.inFlight = true
+		due = append(due, work{id: id, msg: &txpb.Msg{Sum: &txpb.Msg_Reveal{Reveal: &txpb.Reveal{RequestId: p.id[:], Miner: a.addr[:], Result: p.raw}}}})
+	}
+	a.mu.Unlock()
+	for _, w := range due {
+		a.enqueue(ctx, w)
 	}
 }
 
