@@ -65,11 +65,13 @@ func newContractRunCmd(g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE.wasm|NAME@RANGE --fn NAME",
-		Short: "Run a contract function locally (no chain, in-memory state)",
+		Short: "Run a contract function locally, on a module file or a deployed contract",
 		Long: "Meters FILE.wasm (unless --unmetered), runs the exported function NAME (no params, no results)\n" +
 			"with the given input against an empty in-memory state, and prints the result.\n" +
 			"NAME@RANGE instead resolves a deployed contract on --node and runs its metered module (checked\n" +
-			"against its CID); a composite runs all its pinned steps as one call with one gas budget (--fn run).\n" +
+			"against its CID) against the contract's state on the chain at that height, read through the API\n" +
+			"(what a miner does; nothing is written); a composite runs all its pinned steps as one call with one\n" +
+			"gas budget (--fn run).\n" +
 			"--input is the input bytes as given, @FILE to read a file, or - for stdin.\n" +
 			"Exit code: 0 for status ok, 2 for any other contract status, 1 for a usage or host error.",
 		Args: cobra.ExactArgs(1),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/virtual-machine/vm/internal/composite"
 	"github.com/virtual-machine/vm/internal/contract"
+	"github.com/virtual-machine/vm/internal/miner"
 	"github.com/virtual-machine/vm/internal/wasm"
 )
 
@@ -39,7 +40,7 @@ func isDeployedRef(arg string) bool {
 }
 
 // runDeployed resolves ref on the node and runs it locally against empty
-// in-memory state: a contract's metered module, or a composite's steps, each the pinned version's metered module, as one call
+// chain's state of its namespace at the resolving height: a contract's metered module, or a composite's steps, each the pinned version's metered module, as one call
 // with one gas budget (composite.Run). Every version used (and so the
 // manifest and each module's CID) is checked against its proof and a block
 // header, and each module against its CID, before it runs. It returns the result, the
@@ -58,7 +59,6 @@ func runDeployed(ctx context.Context, g *globals, rt *wasm.Runtime, ref string, 
 		return nil, nil, "", fmt.Errorf("%s@%s not verified: %w", r.Name, v.Version, err)
 	}
 	label := r.Name + "@" + v.Version
-	states := map[string]*wasm.MemState{}
 	load := func(ctx context.Context, name, version string) (*wasm.Module, wasm.State, error) {
 		code, cv, err := c.ContractCode(ctx, name, version, true)
 		if err != nil {
@@ -73,10 +73,9 @@ func runDeployed(ctx context.Context, g *globals, rt *wasm.Runtime, ref string, 
 		if err != nil {
 			return nil, nil, err
 		}
-		if states[name] == nil {
-			states[name] = &wasm.MemState{}
-		}
-		return m, states[name], nil
+		// The contract's namespace on the chain, as of the height the
+		// version was resolved at: the state a miner would run on.
+		return m, miner.StateAt(ctx, c, name, v.Height), nil
 	}
 	req.Contract = r.Name
 	if len(v.Manifest) == 0 {

@@ -329,7 +329,14 @@ func (e *Executor) version(ctx context.Context, name, rng string, height int64) 
 
 // state is contract name's namespace at height, read through Data.
 func (e *Executor) state(ctx context.Context, name string, height int64) wasm.State {
-	return dataState{ctx: ctx, src: e.data, name: name, height: height}
+	return StateAt(ctx, e.data, name, height)
+}
+
+// StateAt is contract name's namespace at committed height, read through
+// src on each access (what a miner runs against; `vm contract run
+// NAME@RANGE` uses it too, so its gas equals a miner's on the same state).
+func StateAt(ctx context.Context, src Data, name string, height int64) wasm.State {
+	return dataState{ctx: ctx, src: src, name: name, height: height}
 }
 
 // resolver resolves cross-contract calls as of a request's start height.
