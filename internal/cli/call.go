@@ -94,7 +94,7 @@ func newCallCmd(g *globals) *cobra.Command {
 	fl.StringVar(&fn, "fn", "", "function to call (a composite's is \"run\")")
 	fl.StringVar(&input, "input", "", "input: the bytes as given, @FILE, or - for stdin")
 	fl.StringVar(&from, "from", "", "key (in the keystore) that signs and pays")
-	fl.StringVar(&gas, "gas", "1000000", "gas limit per replica")
+	fl.StringVar(&gas, "gas", "5000000", "gas limit per replica (a Go contract call takes about 2,000,000)")
 	fl.StringVar(&price, "price", "1", "GAS per unit of gas used")
 	fl.StringVar(&reward, "reward", "100", "reward in GAS, split among the paid miners by tier")
 	fl.Uint32Var(&replicas, "replicas", 1, "miners that may seal and be paid (k)")

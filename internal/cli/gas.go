@@ -24,7 +24,7 @@ import (
 
 // Defaults of the gas commands.
 const (
-	DefaultFaucetAmount = 1_000_000 // the devnet genesis cap per recipient per window
+	DefaultFaucetAmount = 100_000_000 // the devnet genesis cap per recipient per window (ledger.DevnetFaucetPerWindow)
 	anchorWait          = 3 * time.Second
 	anchorPoll          = 100 * time.Millisecond
 )

@@ -69,15 +69,20 @@ type Supply struct {
 // draw).
 const DevnetDeployFeePerKiB = 100
 
+// DevnetFaucetPerWindow is what one recipient may draw from the devnet
+// faucet per window: enough to deploy a Go contract (about 245,000 GAS)
+// and escrow dozens of calls to one (about 2,000,000 gas each).
+const DevnetFaucetPerWindow uint64 = 100_000_000
+
 // DevnetFaucetSupply is what DevnetGenesis puts in the faucet pool: 10^15 GAS.
 const DevnetFaucetSupply uint64 = 1_000_000_000_000_000
 
 // DevnetGenesis is the genesis of a development network: the faucet on,
-// 1,000,000 GAS per recipient per 100 blocks, a minimum fee of 1 and the
+// DevnetFaucetPerWindow GAS per recipient per 100 blocks, a minimum fee of 1 and the
 // faucet pool funded with DevnetFaucetSupply.
 func DevnetGenesis() Genesis {
 	return Genesis{
-		Params: Params{MinFee: 1, FaucetEnabled: true, FaucetPerWindow: 1_000_000, FaucetWindow: 100,
+		Params: Params{MinFee: 1, FaucetEnabled: true, FaucetPerWindow: DevnetFaucetPerWindow, FaucetWindow: 100,
 			DeployFeePerKiB: DevnetDeployFeePerKiB, Market: market.Default()},
 		Accounts: []GenesisAccount{
 			{Address: FaucetPool(), Balance: DevnetFaucetSupply},
