@@ -58,15 +58,14 @@ func Include(env Env, requester crypto.Address, txHash [32]byte, idx uint32, msg
 	if err != nil {
 		return Included{}, err
 	}
+	if err := CheckFn(v, r.Fn); err != nil {
+		return Included{}, err
+	}
 	composed := len(v.Manifest) > 0
 	var codeHash [32]byte
 	switch {
-	case composed && r.Fn != composite.RunFn:
-		return Included{}, vmerr.E(op, vmerr.NotFound, "%s@%s is a composite: its one function is %q, not %q", v.Name, v.Version, composite.RunFn, r.Fn)
 	case composed:
 		codeHash = state.RecordHash(v)
-	case !slices.Contains(v.Exports, r.Fn):
-		return Included{}, vmerr.E(op, vmerr.NotFound, "%s@%s exports no function %q", v.Name, v.Version, r.Fn)
 	case len(v.MeteredCid) < 32:
 		return Included{}, &registry.CorruptError{Err: vmerr.E(op, vmerr.Internal, "%s@%s has no metered CID", v.Name, v.Version)}
 	default: // a CIDv1 raw sha2-256 ends with the 32-byte digest
@@ -120,4 +119,16 @@ func Include(env Env, requester crypto.Address, txHash [32]byte, idx uint32, msg
 func FromMsg(msg *txpb.Request) market.Request {
 	return market.Request{Contract: msg.GetContract(), Fn: msg.GetFn(), Input: msg.GetInput(), GasLimit: msg.GetGasLimit(),
 		Price: msg.GetPrice(), Reward: msg.GetReward(), Replicas: msg.GetReplicas(), Quorum: msg.GetQuorum(), Deadline: msg.GetDeadline()}
+}
+
+// CheckFn refuses (kind NotFound) a function version v cannot run: a
+// composite's only function is composite.RunFn, a module's are its exports.
+func CheckFn(v *statepb.Version, fn string) error {
+	switch {
+	case len(v.Manifest) > 0 && fn != composite.RunFn:
+		return vmerr.E("jobs.request", vmerr.NotFound, "%s@%s is a composite: its one function is %q, not %q", v.Name, v.Version, composite.RunFn, fn)
+	case len(v.Manifest) == 0 && !slices.Contains(v.Exports, fn):
+		return vmerr.E("jobs.request", vmerr.NotFound, "%s@%s exports no function %q", v.Name, v.Version, fn)
+	}
+	return nil
 }

@@ -63,6 +63,7 @@ type App struct {
 	gaps     gapTracker     // PrepareProposal's held-back txs (proposer-local)
 	meters   meterCache     // metered deploys, shared by CheckTx and FinalizeBlock
 	resolved resolveCache   // name@range resolutions, under mu
+	checks   requestChecks  // CheckTx's request checks
 
 	mu            sync.Mutex // consensus state below
 	params        Params
@@ -80,6 +81,7 @@ type App struct {
 	height    int64
 	appHash   []byte
 	committed *iavl.ImmutableTree // nil before the first Commit
+	regGen    uint64              // bumped at each Commit after a Deploy or Yank ran
 }
 
 // pendingBlock is a finalized block waiting for Commit.
@@ -253,6 +255,10 @@ func (a *App) Commit(context.Context, *abcitypes.CommitRequest) (*abcitypes.Comm
 	}
 	if err := a.loadCommittedLocked(version); err != nil {
 		return nil, err
+	}
+	if a.resolved.dirty {
+		a.regGen++
+		a.resolved.dirty = false
 	}
 	a.genesis = nil
 	return &abcitypes.CommitResponse{}, nil

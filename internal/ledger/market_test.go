@@ -443,3 +443,38 @@ func TestMarketPaysUpToK(t *testing.T) {
 		}
 	}
 }
+
+// TestMarketCheckTx: admission refuses requests that cannot resolve on
+// committed state (they would ride in blocks for free) and admits them
+// once the version they name is committed.
+func TestMarketCheckTx(t *testing.T) {
+	n := newMarketNet(t)
+	check := func(msg *txpb.Msg) uint32 {
+		r, err := n.app.CheckTx(ctx, &abcitypes.CheckTxRequest{Tx: n.requester.tx(t, msg)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Code
+	}
+	for _, tt := range []struct {
+		name string
+		msg  *txpb.Msg
+		want vmerr.Kind
+	}{
+		{"good", requestMsg("echo@^1", "echo", "", 1000, 1, 0, 1, 1, 20), vmerr.OK},
+		{"unknown contract", requestMsg("nosuch@^1", "echo", "", 1000, 1, 0, 1, 1, 20), vmerr.NotFound},
+		{"unknown function", requestMsg("echo@^1", "nosuch", "", 1000, 1, 0, 1, 1, 20), vmerr.NotFound},
+		{"no version in range", requestMsg("echo@^2", "echo", "", 1000, 1, 0, 1, 1, 20), vmerr.NotFound},
+	} {
+		for range 2 { // the second answer comes from the cache
+			if got := check(tt.msg); got != uint32(tt.want) {
+				t.Errorf("%s: code %d, want %d", tt.name, got, tt.want)
+			}
+		}
+	}
+	dep := &signer{k: key(t, 7), g: n.g, nonce: n.account(key(t, 7).Address()).Nonce}
+	n.mustOK(dep, deploy("echo", "2.0.0", bench.EchoContract()))
+	if got := check(requestMsg("echo@^2", "echo", "", 1000, 1, 0, 1, 1, 20)); got != 0 {
+		t.Fatalf("a request for a committed new version: code %d", got)
+	}
+}

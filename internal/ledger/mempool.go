@@ -45,6 +45,9 @@ func (a *App) checkTx(raw []byte, recheck bool) error {
 	if err := a.checkAccount(s); err != nil {
 		return err
 	}
+	if err := a.checkRequests(s); err != nil {
+		return err
+	}
 	return a.checkRegistry(s)
 }
 
