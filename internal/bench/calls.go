@@ -29,6 +29,9 @@ type CallSpec struct {
 	Replicas uint32
 	Quorum   uint32
 	Deadline int64
+	// Input, when set, is every call's input (so all but the first are
+	// answered from its memo); otherwise each call's input differs.
+	Input []byte
 }
 
 // Escrow is what each call locks at inclusion.
@@ -38,8 +41,12 @@ func (s CallSpec) Escrow() uint64 {
 }
 
 func (s CallSpec) msg(account, round int) *txpb.Msg {
+	in := s.Input
+	if in == nil {
+		in = fmt.Appendf(nil, `{"a":%d,"n":%d}`, account, round)
+	}
 	return &txpb.Msg{Sum: &txpb.Msg_Request{Request: &txpb.Request{Contract: s.Contract, Fn: s.Fn,
-		Input: fmt.Appendf(nil, `{"a":%d,"n":%d}`, account, round), GasLimit: s.GasLimit, Price: s.Price,
+		Input: in, GasLimit: s.GasLimit, Price: s.Price,
 		Reward: s.Reward, Replicas: s.Replicas, Quorum: s.Quorum, Deadline: s.Deadline}}}
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +15,10 @@ import (
 	"github.com/virtual-machine/vm/internal/bench"
 	"github.com/virtual-machine/vm/internal/client"
 	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/market"
 	"github.com/virtual-machine/vm/internal/miner"
 	"github.com/virtual-machine/vm/internal/node"
+	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 )
 
@@ -43,6 +46,7 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 		capacity int
 		wait     time.Duration
 		profile  string
+		memo     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "calls",
@@ -68,6 +72,9 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 				}
 				defer stop()
 			}
+			if memo {
+				spec.Input = []byte(`{"memo":true}`)
+			}
 			rep, err := g.benchCalls(ctx, cfg, spec, miners, capacity, wait)
 			if err != nil {
 				return err
@@ -90,6 +97,7 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 	f.IntVar(&cfg.Accounts, "accounts", 500, "requesting accounts")
 	f.IntVar(&cfg.Concurrency, "concurrency", bench.DefaultConcurrency, "submitters, each with one batch in flight")
 	f.IntVar(&cfg.Batch, "batch", bench.DefaultBatch, "transactions per request (1..10000)")
+	f.BoolVar(&memo, "memo", false, "every call has the same input: one warm-up call settles through a miner first, then every call is a memo hit")
 	f.Float64Var(&cfg.Rate, "rate", 0, "pace the calls to about this many per second (0 = as fast as answers come); the baseline transfers are never paced")
 	f.IntVar(&miners, "miners", 1, "miner agents to run in this process")
 	f.IntVar(&capacity, "capacity", runtime.NumCPU(), "each miner's capacity (requests executed at once)")
@@ -170,6 +178,17 @@ func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.C
 	for i := range start {
 		start[i] = uint64(cfg.Count(i))
 	}
+	if spec.Input != nil { // the warm-up call that leaves the memo
+		warm := &txpb.Request{Contract: spec.Contract, Fn: spec.Fn, Input: spec.Input, GasLimit: spec.GasLimit, Price: spec.Price,
+			Reward: spec.Reward, Replicas: spec.Replicas, Quorum: spec.Quorum, Deadline: spec.Deadline}
+		minFee, err := deployFee(st, nil, "")
+		if err != nil {
+			return rep, err
+		}
+		if err := warmUp(ctx, c, deployer, warm, minFee); err != nil {
+			return rep, err
+		}
+	}
 	cfg.Call = &spec
 	fmt.Fprintf(g.stderr, "bench: %d calls of %s.%s…\n", cfg.N, spec.Contract, spec.Fn)
 	plan, err := bench.Sign(cfg, reqKeys, start)
@@ -207,4 +226,25 @@ func startBenchMiners(ctx context.Context, c *client.Client, keys []crypto.PrivK
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// warmUp sends req from key (paying fee) and waits (up to a minute) until it settles.
+func warmUp(ctx context.Context, c *client.Client, key crypto.PrivKey, req *txpb.Request, fee uint64) error {
+	r, err := c.Send(ctx, key, []*txpb.Msg{{Sum: &txpb.Msg_Request{Request: req}}}, fee, true)
+	if err != nil {
+		return fmt.Errorf("warm-up call: %+v: %w", r, err)
+	}
+	h, err := tx.ParseHash(r.Hash)
+	if err != nil {
+		return err
+	}
+	id := market.RequestID(h, 0)
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if _, err := c.Result(ctx, hex.EncodeToString(id[:]), 0); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the warm-up call %x did not settle within a minute", id)
 }
