@@ -30,7 +30,7 @@ const (
 // ledger's, internal/jobs).
 const (
 	eventRequest  = "request"          // tx event: a request was included
-	eventReopened = "request_reopened" // block event: a lapsed round re-offered
+	eventReopened = "request_reopened" // a round re-offered: a block event (lapsed) or a tx event (stale reads, no quorum)
 )
 
 // MarketBackend is the execution-market part of a Backend. A request is
@@ -202,8 +202,9 @@ func (s *Server) getDataRange(w http.ResponseWriter, r *http.Request) error {
 // first every request open when it connects (listed at height L), then,
 // for each committed block above L, every request that opened a round in
 // it: those its successful transactions included (tx event "request"
-// with memo=false) and those its start-of-block work re-offered (block
-// event "request_reopened"), read at that block's height. It ends as
+// with memo=false) and those re-offered (event "request_reopened": a
+// block event for a lapsed round, a tx event for stale reads or a round
+// without quorum), read at that block's height. It ends as
 // GET /v1/events does (see events), with the same flow control.
 func (s *Server) offers(w http.ResponseWriter, r *http.Request) error {
 	const op = "api.offers"
@@ -274,7 +275,9 @@ func OpenedIDs(blk apitype.BlockEvents) [][32]byte {
 			continue
 		}
 		for _, e := range blk.Txs[i].Events {
-			if e.Type == eventRequest && e.Attributes["memo"] == "false" {
+			// A settlement on stale reads, or a round whose reveals found
+			// no quorum, re-offers the request inside a transaction.
+			if e.Type == eventRequest && e.Attributes["memo"] == "false" || e.Type == eventReopened {
 				add(e)
 			}
 		}

@@ -269,13 +269,14 @@ func TestOpenedIDs(t *testing.T) {
 			{Events: []apitype.Event{ev("request", id(3), "false"), ev("request", id(4), "true")}},
 			{Code: 5, Events: []apitype.Event{ev("request", id(5), "false")}},
 			{Events: []apitype.Event{ev("transfer", id(6), "false"), ev("request", id(7), "false")}},
+			{Events: []apitype.Event{ev("result_committed", id(8), ""), ev("request_reopened", id(9), "")}},
 		},
 	}
 	var got []string
 	for _, i := range api.OpenedIDs(blk) {
 		got = append(got, hex.EncodeToString(i[:]))
 	}
-	want := []string{id(1), id(3), id(7)}
+	want := []string{id(1), id(3), id(7), id(9)}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("OpenedIDs = %v, want %v", got, want)
 	}

@@ -123,6 +123,7 @@ type Agent struct {
 
 	ready  chan struct{} // a queued offer may be waiting
 	outbox chan work
+	urgent chan work     // reveals, sent before the outbox
 	kick   chan struct{} // wakes the sender for retries
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -220,7 +221,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	return &Agent{cfg: cfg, c: cfg.Client, addr: cfg.Key.Address(), log: log.With("miner", cfg.Key.Address().String()),
-		ready: make(chan struct{}, cfg.Capacity), outbox: make(chan work, 4*MaxBatchMsgs),
+		ready: make(chan struct{}, cfg.Capacity), outbox: make(chan work, 4*MaxBatchMsgs), urgent: make(chan work, 4*MaxBatchMsgs),
 		kick: make(chan struct{}, 1), heightCh: make(chan struct{}), takenIDs: newLRU[string, int64](takenMemory), sealCount: newLRU[string, int](takenMemory),
 		pending: map[string]*pendingReveal{}, copies: map[string]int64{}, copied: map[string]bool{}}, nil
 }
@@ -533,10 +534,16 @@ func corrupt(res *wasm.Result) ([]byte, [32]byte, error) {
 	return raw, sha256.Sum256(raw), err
 }
 
+// enqueue hands w to the sender; reveals go ahead of everything else,
+// because their window is a few blocks and a late one costs a penalty.
 func (a *Agent) enqueue(ctx context.Context, w work) {
 	w.size = proto.Size(w.msg)
+	q := a.outbox
+	if w.msg.GetReveal() != nil {
+		q = a.urgent
+	}
 	select {
-	case a.outbox <- w:
+	case q <- w:
 	case <-ctx.Done():
 	}
 }

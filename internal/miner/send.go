@@ -32,12 +32,19 @@ func (a *Agent) sendLoop(ctx context.Context) {
 		}
 		if len(carry) == 0 {
 			select {
-			case w := <-a.outbox:
+			case w := <-a.urgent:
 				carry = append(carry, w)
-			case <-a.kick:
-				continue
-			case <-ctx.Done():
-				return
+			default:
+				select {
+				case w := <-a.urgent:
+					carry = append(carry, w)
+				case w := <-a.outbox:
+					carry = append(carry, w)
+				case <-a.kick:
+					continue
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 		select {
@@ -56,16 +63,22 @@ func (a *Agent) sendLoop(ctx context.Context) {
 		}
 	fill:
 		for len(carry) == 0 && len(batch) < MaxBatchMsgs {
+			var w work
 			select {
-			case w := <-a.outbox:
-				if size+w.size > MaxBatchBytes {
-					carry = append(carry, w)
+			case w = <-a.urgent: // reveals first: their window is short
+			default:
+				select {
+				case w = <-a.urgent:
+				case w = <-a.outbox:
+				default:
 					break fill
 				}
-				batch, size = append(batch, w), size+w.size
-			default:
+			}
+			if size+w.size > MaxBatchBytes {
+				carry = append(carry, w)
 				break fill
 			}
+			batch, size = append(batch, w), size+w.size
 		}
 		nonce, err := a.nextNonce(ctx, slots)
 		if err != nil {
