@@ -132,3 +132,24 @@ func CheckFn(v *statepb.Version, fn string) error {
 	}
 	return nil
 }
+
+// Apply applies message idx of transaction txHash signed by signer when it
+// is a market message (Request, Seal, Reveal, Result); ok is false for any
+// other message. memo reports a Request answered from a memo.
+func Apply(env Env, signer crypto.Address, txHash [32]byte, idx uint32, m *txpb.Msg) (evs []Event, memo, ok bool, err error) {
+	switch v := m.GetSum().(type) {
+	case *txpb.Msg_Request:
+		var inc Included
+		inc, err = Include(env, signer, txHash, idx, v.Request)
+		return inc.Events, inc.Memo, true, err
+	case *txpb.Msg_Seal:
+		evs, err = Seal(env, signer, v.Seal)
+	case *txpb.Msg_Reveal:
+		evs, err = Reveal(env, signer, v.Reveal)
+	case *txpb.Msg_Result:
+		evs, err = Result(env, signer, v.Result)
+	default:
+		return nil, false, false, nil
+	}
+	return evs, false, true, err
+}

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/virtual-machine/vm/internal/apitype"
-	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/market"
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/state/statepb"
@@ -76,13 +75,7 @@ func ResultView(m *statepb.Result, h int64) apitype.Result {
 
 func u64(v uint64) string { return strconv.FormatUint(v, 10) }
 
-func addrHex(b []byte) string {
-	a, err := crypto.AddressFromBytes(b)
-	if err != nil {
-		return hex.EncodeToString(b)
-	}
-	return a.String()
-}
+func addrHex(b []byte) string { return state.AddrText(b) }
 
 func addrsHex(bs [][]byte) []string {
 	if len(bs) == 0 {

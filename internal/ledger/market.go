@@ -55,23 +55,8 @@ func (b *block) tick() ([]abcitypes.Event, error) {
 // false for any other message. memo reports a Request answered from a
 // memo.
 func (b *block) applyMarket(s *tx.Signed, i int, m *txpb.Msg) (evs []abcitypes.Event, memo, ok bool, err error) {
-	env := b.marketEnv()
-	var out []jobs.Event
-	switch v := m.GetSum().(type) {
-	case *txpb.Msg_Request:
-		var inc jobs.Included
-		inc, err = jobs.Include(env, s.Signer, s.Hash, uint32(i), v.Request)
-		out, memo = inc.Events, inc.Memo
-	case *txpb.Msg_Seal:
-		out, err = jobs.Seal(env, s.Signer, v.Seal)
-	case *txpb.Msg_Reveal:
-		out, err = jobs.Reveal(env, s.Signer, v.Reveal)
-	case *txpb.Msg_Result:
-		out, err = jobs.Result(env, s.Signer, v.Result)
-	default:
-		return nil, false, false, nil
-	}
-	return abciEvents(out), memo, true, err
+	out, memo, ok, err := jobs.Apply(b.marketEnv(), s.Signer, s.Hash, uint32(i), m)
+	return abciEvents(out), memo, ok, err
 }
 
 // workOnly reports whether every message of body is a miner's work

@@ -17,6 +17,7 @@ import (
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/jobs"
 	"github.com/virtual-machine/vm/internal/market"
+	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 	"github.com/virtual-machine/vm/internal/vmerr"
@@ -799,15 +800,7 @@ func (a *Agent) revealedResult(ctx context.Context, hash, id string) ([]byte, er
 	return nil, errors.New("no reveal of the request in the transaction")
 }
 
-func requestID(s string) ([32]byte, error) {
-	var id [32]byte
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != 32 {
-		return id, vmerr.E("miner.request", vmerr.Invalid, "request id %q is not 64 hex digits", s)
-	}
-	copy(id[:], b)
-	return id, nil
-}
+func requestID(s string) ([32]byte, error) { return state.ParseRequestID(s) }
 
 // sleep waits d or until ctx ends; it reports whether ctx is still live.
 func sleep(ctx context.Context, d time.Duration) bool {

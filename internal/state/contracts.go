@@ -118,7 +118,7 @@ func DecodeList(b []byte) ([][]byte, error) {
 
 // ContractView is the API form of a registry entry.
 func ContractView(c *statepb.Contract, height int64) apitype.Contract {
-	return apitype.Contract{Name: c.Name, Owner: addrString(c.Owner), Maintainers: addrStrings(c.Maintainers),
+	return apitype.Contract{Name: c.Name, Owner: AddrText(c.Owner), Maintainers: addrStrings(c.Maintainers),
 		Root: hex.EncodeToString(c.Root), Head: hex.EncodeToString(c.Head), Latest: c.Latest,
 		Versions: c.Versions, Created: c.Created, Updated: c.Updated, Description: c.Description,
 		Tags: c.Tags, Composite: c.Composite, Height: height}
@@ -129,7 +129,7 @@ func ContractView(c *statepb.Contract, height int64) apitype.Contract {
 func VersionView(v *statepb.Version, owner []byte, height int64) apitype.ContractVersion {
 	h := RecordHash(v)
 	return apitype.ContractVersion{Name: v.Name, Version: v.Version, CodeHash: CIDText(v.CodeCid),
-		MeteredHash: CIDText(v.MeteredCid), Owner: addrString(owner), Publisher: addrString(v.Publisher),
+		MeteredHash: CIDText(v.MeteredCid), Owner: AddrText(owner), Publisher: AddrText(v.Publisher),
 		Seq: v.Seq, Prev: hex.EncodeToString(v.Prev), RecordHash: hex.EncodeToString(h[:]),
 		CodeSize: v.CodeSize, MeteredSize: v.MeteredSize, Exports: v.Exports,
 		Interface: rawJSON(v.Interface), Manifest: rawJSON(v.Manifest), Description: v.Description,
@@ -155,7 +155,8 @@ func CIDText(b []byte) string {
 	return c.String()
 }
 
-func addrString(b []byte) string {
+// AddrText is a stored 20-byte address as text (hex when malformed).
+func AddrText(b []byte) string {
 	a, err := crypto.AddressFromBytes(b)
 	if err != nil {
 		return hex.EncodeToString(b)
@@ -166,7 +167,7 @@ func addrString(b []byte) string {
 func addrStrings(bs [][]byte) []string {
 	out := make([]string, len(bs))
 	for i, b := range bs {
-		out[i] = addrString(b)
+		out[i] = AddrText(b)
 	}
 	return out
 }

@@ -28,7 +28,7 @@ func DecodeMiner(b []byte) (*statepb.Miner, error) {
 // MinerView is the API form of a miner record: amounts as decimal
 // strings.
 func MinerView(m *statepb.Miner, height int64) apitype.Miner {
-	return apitype.Miner{Address: addrString(m.Address), Kind: m.Kind, Capacity: m.Capacity, Endpoint: m.Endpoint,
+	return apitype.Miner{Address: AddrText(m.Address), Kind: m.Kind, Capacity: m.Capacity, Endpoint: m.Endpoint,
 		MinGas: strconv.FormatUint(m.MinGas, 10), SoftwareVersion: m.SoftwareVersion, Active: m.Active,
 		Registered: m.Registered, Updated: m.Updated, JobsTaken: m.JobsTaken, Agreed: m.Agreed,
 		Disagreed: m.Disagreed, TimedOut: m.TimedOut, Earned: strconv.FormatUint(m.Earned, 10), Height: height}

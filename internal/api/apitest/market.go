@@ -228,20 +228,8 @@ func blockTime(h int64) time.Time { return genesisTime.Add(time.Duration(h-1) * 
 // false for other messages. Unlike the ledger, a memo hit does not refund
 // the transaction fee.
 func applyMarket(w *work, bank jobs.Bank, s *tx.Signed, i int, m *txpb.Msg) (evs []apitype.Event, ok bool, err error) {
-	env := marketEnv(w, bank)
-	var out []jobs.Event
-	switch v := m.GetSum().(type) {
-	case *txpb.Msg_Request:
-		var inc jobs.Included
-		inc, err = jobs.Include(env, s.Signer, s.Hash, uint32(i), v.Request)
-		out = inc.Events
-	case *txpb.Msg_Seal:
-		out, err = jobs.Seal(env, s.Signer, v.Seal)
-	case *txpb.Msg_Reveal:
-		out, err = jobs.Reveal(env, s.Signer, v.Reveal)
-	case *txpb.Msg_Result:
-		out, err = jobs.Result(env, s.Signer, v.Result)
-	default:
+	out, _, ok, err := jobs.Apply(marketEnv(w, bank), s.Signer, s.Hash, uint32(i), m)
+	if !ok {
 		return nil, false, nil
 	}
 	if err != nil {
