@@ -55,14 +55,15 @@ func marketFixture(t *testing.T, e *env) (open, settled string) {
 	send(alice, 1, apitest.Deploy("echo", "1.0.0", apitest.EchoModule("x"), nil))
 	send(miner, 1, apitest.MinerRegister("cpu", 1, "", 0, "v1", true))
 	a := idOf(send(alice, 2, apitest.Request("echo@^1", "echo", []byte("hi"), 1000, 1, 10, 1, 1, 50)))
-	b := idOf(send(alice, 3, apitest.Request("echo@^1", "echo", []byte("hi"), 1000, 1, 10, 1, 1, 50)))
+	bres := send(alice, 3, apitest.Request("echo@^1", "echo", []byte("hi"), 1000, 1, 10, 1, 1, 50))
+	b := idOf(bres)
 	r := wasm.Result{Output: []byte("hi"), GasUsed: 10, WriteSet: []wasm.Write{
 		{Contract: "echo", Key: []byte("k"), Value: []byte("1")}, {Contract: "echo", Key: []byte("m"), Value: []byte("2")}}}
 	raw, err := r.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	send(miner, 2, &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: b[:], Result: raw}}})
+	send(miner, 2, &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: b[:], Result: raw, Start: bres.Height}}})
 	return hex.EncodeToString(a[:]), hex.EncodeToString(b[:])
 }
 

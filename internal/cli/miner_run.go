@@ -41,6 +41,7 @@ type minerRunFlags struct {
 	kind     string
 	capacity int
 	endpoint string
+	fault    string // test only: wrong or copy (Config.WrongResult, Config.Copy)
 }
 
 // addMinerRunFlags adds the run flags to the miner group command.
@@ -51,6 +52,10 @@ func addMinerRunFlags(cmd *cobra.Command, o *minerRunFlags) {
 	f.StringVar(&o.kind, "kind", "cpu", "cpu, gpu or browser")
 	f.IntVar(&o.capacity, "capacity", 4, "jobs executed at once")
 	f.StringVar(&o.endpoint, "endpoint", "", "URL where the miner is reachable (http, https, ws or wss), optional")
+	// --fault is test only: fault injection for the market's process tests
+	// (internal/node/market_proc_test.go). Hidden from the help.
+	f.StringVar(&o.fault, "fault", "", "test only: fault injection for the market's process tests: wrong (corrupt every result) or copy (copy others' reveals)")
+	_ = f.MarkHidden("fault")
 }
 
 // runMiner is `vm miner --key NAME --min-gas N ...`: it runs the compute
@@ -70,6 +75,16 @@ func (g *globals) runMiner(cmd *cobra.Command, o minerRunFlags) error {
 	if o.capacity < 1 || o.capacity > tx.MaxMinerCapacity {
 		return fmt.Errorf("--capacity %d: want 1..%d", o.capacity, tx.MaxMinerCapacity)
 	}
+	var wrong, copying bool
+	switch o.fault {
+	case "":
+	case "wrong":
+		wrong = true
+	case "copy":
+		copying = true
+	default:
+		return fmt.Errorf("--fault %q: want wrong or copy", o.fault)
+	}
 	key, err := g.loadKey(o.key)
 	if err != nil {
 		return err
@@ -80,7 +95,7 @@ func (g *globals) runMiner(cmd *cobra.Command, o minerRunFlags) error {
 	}
 	ctx := cmd.Context()
 	a, err := startAgent(ctx, miner.Config{Client: g.client(), Key: key, MinGas: gas, Kind: o.kind, Capacity: o.capacity,
-		Endpoint: o.endpoint, SoftwareVersion: minerVersion(), Logger: log})
+		Endpoint: o.endpoint, SoftwareVersion: minerVersion(), Logger: log, WrongResult: wrong, Copy: copying})
 	if err != nil {
 		return err
 	}

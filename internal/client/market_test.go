@@ -65,10 +65,11 @@ func marketSetup(t testing.TB, send submitFunc, alice crypto.PrivKey, fee, deplo
 	send(alice, deployFee, apitest.Deploy("echo", "1.0.0", apitest.EchoModule("x"), nil))
 	send(miner, fee, apitest.MinerRegister("cpu", 1, "", 0, "v1", true))
 	a := id(send(alice, fee, apitest.Request("echo@^1", "echo", []byte("hi"), 1000, 1, 10, 1, 1, 50)))
-	s := id(send(alice, fee, apitest.Request("echo@^1", "echo", []byte("hi"), 1000, 1, 10, 1, 1, 50)))
+	sres := send(alice, fee, apitest.Request("echo@^1", "echo", []byte("hi"), 1000, 1, 10, 1, 1, 50))
+	s := id(sres)
 	r := wasm.Result{Output: []byte("hi"), GasUsed: 10, WriteSet: []wasm.Write{{Contract: "echo", Key: []byte("k"), Value: []byte("1")}}}
 	raw, _ := r.MarshalBinary()
-	send(miner, fee, &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: s[:], Result: raw}}})
+	send(miner, fee, &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: s[:], Result: raw, Start: sres.Height}}})
 	return hex.EncodeToString(a[:]), hex.EncodeToString(s[:])
 }
 

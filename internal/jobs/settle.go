@@ -16,14 +16,15 @@ import (
 	"github.com/virtual-machine/vm/internal/wasm"
 )
 
-// settle closes m's round, whose reveals agreed on a.Result. A result
+// settle closes m's round, whose reveals agreed on a.Result; late are the
+// miners penalised for not revealing in it (named on the entry). A result
 // that read a key since rewritten is stale: nothing is applied or paid
 // and the request is re-offered (a new round from this block) until its
 // deadline. Otherwise the write set is applied, the agreeing miners are
 // paid by market.Settle, the requester gets the rest of the escrow back,
 // disagreeing miners are marked, the memo is stored and the result goes on
 // the resultChain.
-func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement) ([]Event, error) {
+func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement, late [][]byte) ([]Event, error) {
 	const op = "jobs.settle"
 	id := id32(m.Id)
 	raw, err := env.S.Get(state.RevealKey(id, a.Result))
@@ -43,7 +44,7 @@ func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement) ([]E
 	}
 	if i >= 0 {
 		if env.Height >= m.Deadline { // no room for another round
-			return expire(env, m, j, nil)
+			return expire(env, m, j, late)
 		}
 		evs, err := reopen(env, m, j, "stale")
 		if len(evs) > 0 {
@@ -63,7 +64,7 @@ func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement) ([]E
 		return nil, vmerr.Wrap(op, vmerr.Internal, err) // reveals are checked against the limit
 	}
 	rec := &statepb.Result{Status: StatusSettled, ResultHash: bytes.Clone(a.Result[:]), Result: raw, Applied: res.Status == wasm.StatusOK,
-		Refund: pay.Refund, Cost: m.Escrow - pay.Refund}
+		Refund: pay.Refund, Cost: m.Escrow - pay.Refund, Unrevealed: late}
 	for _, p := range pay.Miners {
 		if err := env.Bank.Move(op, env.Escrow, p.Miner, p.Reward+p.Gas); err != nil {
 			return nil, err

@@ -55,11 +55,11 @@ func tickOne(env Env, m *statepb.Request) ([]Event, error) {
 	if a := j.Agreement(); a.Reached {
 		// The quorum agreed but some sealed miners never revealed: they
 		// are penalised and the round settles without them.
-		_, evs, err := penalise(env, m, a.Unrevealed)
+		late, evs, err := penalise(env, m, a.Unrevealed)
 		if err != nil {
 			return nil, err
 		}
-		more, err := settle(env, m, j, a)
+		more, err := settle(env, m, j, a, late)
 		return append(evs, more...), err
 	}
 	late, evs, err := penalise(env, m, j.Unrevealed(env.Height))

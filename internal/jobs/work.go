@@ -15,11 +15,12 @@ import (
 )
 
 // Seal records signer's seal of request msg.RequestId in this block.
-// The signer must be a registered, active compute miner (kind cpu, gpu or
-// browser) whose minimum GAS the request's offer meets; then
-// market.Job.Seal decides. Errors: Invalid (malformed), NotFound (no such
-// request, or not a miner), Unauthorized (inactive or non-compute miner),
-// Limit (offer below the miner's minimum), and market.Job.Seal's.
+// It must name the current round (msg.Start) and the signer must be a
+// registered, active compute miner (kind cpu, gpu or browser) whose
+// minimum GAS the request's offer meets; then market.Job.Seal decides.
+// Errors: Invalid (malformed), NotFound (no such request, or not a
+// miner), Timeout (another round), Unauthorized (inactive or non-compute
+// miner), Limit (offer below the miner's minimum), and market.Job.Seal's.
 func Seal(env Env, signer crypto.Address, msg *txpb.Seal) ([]Event, error) {
 	const op = "jobs.seal"
 	id, err := state.RequestIDBytes(msg.GetRequestId())
@@ -29,7 +30,7 @@ func Seal(env Env, signer crypto.Address, msg *txpb.Seal) ([]Event, error) {
 	if len(msg.GetSeal()) != 32 {
 		return nil, vmerr.E(op, vmerr.Invalid, "seal is %d bytes, want 32", len(msg.GetSeal()))
 	}
-	m, j, err := eligible(env, signer, id)
+	m, j, err := eligible(env, signer, id, msg.GetStart())
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func Result(env Env, signer crypto.Address, msg *txpb.Result) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, j, err := eligible(env, signer, id)
+	m, j, err := eligible(env, signer, id, msg.GetStart())
 	if err != nil {
 		return nil, err
 	}
@@ -123,19 +124,24 @@ func opened(env Env, m *statepb.Request, j *market.Job, id, hash [32]byte, raw [
 		evs, err := reopen(env, m, j, "no_quorum")
 		return append([]Event{ev}, evs...), err
 	}
-	evs, err := settle(env, m, j, a)
+	evs, err := settle(env, m, j, a, nil)
 	if err != nil {
 		return nil, err
 	}
 	return append([]Event{ev}, evs...), nil
 }
 
-// eligible loads request id and checks signer may take it.
-func eligible(env Env, signer crypto.Address, id [32]byte) (*statepb.Request, *market.Job, error) {
+// eligible loads request id and checks signer may take the round that
+// started at start (a seal or result computed for an earlier round ran on
+// other state with another seed, so it is refused, kind Timeout).
+func eligible(env Env, signer crypto.Address, id [32]byte, start int64) (*statepb.Request, *market.Job, error) {
 	const op = "jobs.seal"
 	m, _, err := GetRequest(env.S, id)
 	if err != nil {
 		return nil, nil, err
+	}
+	if start != m.Start && m.Status == StatusOpen {
+		return nil, nil, vmerr.E(op, vmerr.Timeout, "request %x: the message is for the round started at %d; the current round started at %d", id, start, m.Start)
 	}
 	rec, _, err := miners.Get(env.S, signer)
 	if err != nil {

@@ -57,7 +57,7 @@ func BenchmarkMarketCalls(b *testing.B) {
 		work := make([][]*txpb.Msg, len(n.miners)-1)
 		for i, raw := range txs {
 			out, _, _ := n.execute(rt, requestID(raw, 0))
-			work[i%len(work)] = append(work[i%len(work)], resultMsg(requestID(raw, 0), out))
+			work[i%len(work)] = append(work[i%len(work)], resultMsg(requestID(raw, 0), out, n.start(requestID(raw, 0))))
 		}
 		var wtxs [][]byte
 		for m, ms := range work {

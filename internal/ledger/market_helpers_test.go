@@ -83,16 +83,16 @@ func requestMsg(contract, fn, input string, gas, price, reward uint64, k, q uint
 		GasLimit: gas, Price: price, Reward: reward, Replicas: k, Quorum: q, Deadline: deadline}}}
 }
 
-func sealMsg(id [32]byte, seal [32]byte) *txpb.Msg {
-	return &txpb.Msg{Sum: &txpb.Msg_Seal{Seal: &txpb.Seal{RequestId: id[:], Seal: seal[:]}}}
+func sealMsg(id [32]byte, seal [32]byte, start int64) *txpb.Msg {
+	return &txpb.Msg{Sum: &txpb.Msg_Seal{Seal: &txpb.Seal{RequestId: id[:], Seal: seal[:], Start: start}}}
 }
 
 func revealMsg(id [32]byte, miner crypto.Address, raw []byte) *txpb.Msg {
 	return &txpb.Msg{Sum: &txpb.Msg_Reveal{Reveal: &txpb.Reveal{RequestId: id[:], Miner: miner[:], Result: raw}}}
 }
 
-func resultMsg(id [32]byte, raw []byte) *txpb.Msg {
-	return &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: id[:], Result: raw}}}
+func resultMsg(id [32]byte, raw []byte, start int64) *txpb.Msg {
+	return &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: id[:], Result: raw, Start: start}}}
 }
 
 // requestID is the id of message idx of the encoded tx raw.
@@ -110,6 +110,20 @@ func (n *node) request(id [32]byte) *statepb.Request {
 		n.t.Fatal(err)
 	}
 	return m
+}
+
+// start is the current round's start of request id (0 when unknown).
+func (n *node) start(id [32]byte) int64 {
+	n.t.Helper()
+	r, err := n.app.ReaderAt(0)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	m, _, err := jobs.GetRequest(r, id)
+	if err != nil {
+		return 0
+	}
+	return m.Start
 }
 
 // result reads request id's resultChain entry, nil while there is none.

@@ -87,7 +87,7 @@ func TestMarketQueryPaths(t *testing.T) {
 	}
 
 	out, _, res := n.execute(rt, id)
-	n.ok(n.miners[0], resultMsg(id, out))
+	n.ok(n.miners[0], resultMsg(id, out, n.start(id)))
 	q = n.queryProve(ledger.PathResult, string(id[:]), true)
 	n.mqProved(q, state.ResultKey(id))
 	if r, err := state.DecodeResult(q.Value); err != nil || r.Status != jobs.StatusSettled || !bytes.Equal(r.Result, out) {

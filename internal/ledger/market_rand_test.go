@@ -88,9 +88,9 @@ func marketRun(t *testing.T, seed uint64, blocks int) {
 				case view.Phase == "commit" && !p.sealed && rng.IntN(3) > 0:
 					p.sealed = true
 					if m.Quorum == 1 {
-						work[i] = append(work[i], resultMsg(id, p.raw))
+						work[i] = append(work[i], resultMsg(id, p.raw, m.Start))
 					} else {
-						work[i] = append(work[i], sealMsg(id, market.Seal(addr, id, sha256.Sum256(p.raw))))
+						work[i] = append(work[i], sealMsg(id, market.Seal(addr, id, sha256.Sum256(p.raw)), m.Start))
 					}
 				case view.Phase == "reveal" && p.sealed && !p.silent && m.Quorum > 1:
 					work[i] = append(work[i], revealMsg(id, addr, p.raw))
@@ -173,7 +173,7 @@ func FuzzMarketResult(f *testing.F) {
 		raw := n.ok(n.requester, requestMsg("echo@^1", "echo", fmt.Sprintf(`{"name":"f%d"}`, i), 1_000_000, 1, 10, 1, 1, 50))
 		id := requestID(raw, 0)
 		before := n.hashes[n.height]
-		resp := n.block(n.miners[0].tx(t, resultMsg(id, result)))
+		resp := n.block(n.miners[0].tx(t, resultMsg(id, result, n.start(id))))
 		r := resp.TxResults[0]
 		if r.Code == 0 {
 			n.miners[0].nonce++

@@ -110,7 +110,7 @@ func TestMarketQuorumOne(t *testing.T) {
 		t.Fatalf("execution %+v", res)
 	}
 	m0 := n.account(n.addr(0)).Balance
-	n.ok(n.miners[0], resultMsg(id, out))
+	n.ok(n.miners[0], resultMsg(id, out, n.start(id)))
 	rec := n.result(id)
 	if rec == nil || rec.Status != "settled" || !rec.Applied || len(rec.Paid) != 1 {
 		t.Fatalf("result %+v", rec)
@@ -135,7 +135,7 @@ func TestMarketQuorumOne(t *testing.T) {
 	if string(res.Output) != "6" || len(res.ReadSet) != 1 || res.ReadSet[0].Version < 1 {
 		t.Fatalf("second execution %+v", res)
 	}
-	n.ok(n.miners[1], resultMsg(id2, out))
+	n.ok(n.miners[1], resultMsg(id2, out, n.start(id2)))
 	if rec := n.result(id2); rec == nil || rec.Seq != 2 || len(rec.Prev) != 32 {
 		t.Fatalf("second result %+v", rec)
 	}
@@ -156,13 +156,13 @@ func TestMarketQuorumTwo(t *testing.T) {
 	good, h, res := n.execute(rt, id)
 	wrong := wrongResult(t, good)
 	a := []crypto.Address{n.addr(0), n.addr(1), n.addr(2), n.addr(3)}
-	n.ok(n.miners[0], sealMsg(id, market.Seal(a[0], id, h)))
-	n.ok(n.miners[1], sealMsg(id, market.Seal(a[1], id, sha256.Sum256(wrong))))
+	n.ok(n.miners[0], sealMsg(id, market.Seal(a[0], id, h), n.start(id)))
+	n.ok(n.miners[1], sealMsg(id, market.Seal(a[1], id, sha256.Sum256(wrong)), n.start(id)))
 	if _, r := n.submit(n.miners[0], revealMsg(id, a[0], good)); r.Code != uint32(vmerr.Invalid) {
 		t.Fatalf("reveal in the commit phase: code %d %s", r.Code, r.Log)
 	}
-	n.ok(n.miners[2], sealMsg(id, market.Seal(a[2], id, sha256.Sum256([]byte("guess")))))
-	if _, r := n.submit(n.miners[3], sealMsg(id, market.Seal(a[3], id, h))); r.Code != uint32(vmerr.Timeout) {
+	n.ok(n.miners[2], sealMsg(id, market.Seal(a[2], id, sha256.Sum256([]byte("guess"))), n.start(id)))
+	if _, r := n.submit(n.miners[3], sealMsg(id, market.Seal(a[3], id, h), n.start(id))); r.Code != uint32(vmerr.Timeout) {
 		t.Fatalf("seal after the commit phase: code %d %s", r.Code, r.Log)
 	}
 	n.ok(n.miners[0], revealMsg(id, a[0], good))
@@ -196,9 +196,9 @@ func TestMarketQuorumTwo(t *testing.T) {
 	_ = good2
 	bals := []uint64{n.account(a[0]).Balance, n.account(a[1]).Balance, n.account(a[3]).Balance}
 	reqBal := n.account(n.requester.k.Address()).Balance
-	n.ok(n.miners[0], sealMsg(id, market.Seal(a[0], id, h)))
-	n.ok(n.miners[1], sealMsg(id, market.Seal(a[1], id, sha256.Sum256(wrong))))
-	n.ok(n.miners[3], sealMsg(id, market.Seal(a[3], id, h)))
+	n.ok(n.miners[0], sealMsg(id, market.Seal(a[0], id, h), n.start(id)))
+	n.ok(n.miners[1], sealMsg(id, market.Seal(a[1], id, sha256.Sum256(wrong)), n.start(id)))
+	n.ok(n.miners[3], sealMsg(id, market.Seal(a[3], id, h), n.start(id)))
 	n.ok(n.miners[0], revealMsg(id, a[0], good))
 	n.ok(n.miners[1], revealMsg(id, a[1], wrong))
 	n.ok(n.miners[3], revealMsg(id, a[3], good))
@@ -303,8 +303,8 @@ func TestMarketStaleReads(t *testing.T) {
 	if len(res.Output) != 0 || len(res.ReadSet) != 1 || res.ReadSet[0].Found {
 		t.Fatalf("first swap %+v", res)
 	}
-	n.ok(n.miners[0], resultMsg(id1, out1))
-	_, r := n.submit(n.miners[1], resultMsg(id2, out2))
+	n.ok(n.miners[0], resultMsg(id1, out1, n.start(id1)))
+	_, r := n.submit(n.miners[1], resultMsg(id2, out2, n.start(id2)))
 	if r.Code != 0 || !hasEvent(r, "request_reopened") {
 		t.Fatalf("stale result: code %d %s %v", r.Code, r.Log, r.Events)
 	}
@@ -315,7 +315,7 @@ func TestMarketStaleReads(t *testing.T) {
 	if string(res.Output) != "one" || res.ReadSet[0].Version < 1 {
 		t.Fatalf("re-run %+v, want it to read %q", res, "one")
 	}
-	n.ok(n.miners[1], resultMsg(id2, out2))
+	n.ok(n.miners[1], resultMsg(id2, out2, n.start(id2)))
 	if rec := n.result(id2); rec == nil || !rec.Applied || rec.Rounds != 2 {
 		t.Fatalf("result %+v", rec)
 	}
@@ -348,7 +348,7 @@ func TestMarketDeadline(t *testing.T) {
 	if got := n.account(n.requester.k.Address()).Balance; got != before-n.g.Params.MinFee {
 		t.Fatalf("requester lost %d, want only the fee", before-got)
 	}
-	n.refused([]refusal{{"result after the deadline", n.miners[0], resultMsg(id, out), vmerr.Timeout}})
+	n.refused([]refusal{{"result after the deadline", n.miners[0], resultMsg(id, out, n.start(id)), vmerr.Timeout}})
 }
 
 // TestMarketBadInput: every malformed or unauthorised market message is
@@ -375,17 +375,19 @@ func TestMarketBadInput(t *testing.T) {
 		{"reward beyond balance", r, requestMsg("echo@^1", "echo", "", 1000, 1, 1<<50, 1, 1, 20), vmerr.InsufficientFunds},
 		{"quorum above replicas", r, requestMsg("echo@^1", "echo", "", 1000, 1, 0, 1, 2, 20), vmerr.Invalid},
 		{"deadline too short", r, requestMsg("echo@^1", "echo", "", 1000, 1, 0, 1, 1, 2), vmerr.Invalid},
-		{"result for an unknown request", n.miners[0], resultMsg(unknown, out), vmerr.NotFound},
-		{"result from a non-miner", outsider, resultMsg(id, out), vmerr.NotFound},
-		{"seal below the miner's minimum", n.miners[4], sealMsg(id2, [32]byte{1}), vmerr.Limit},
-		{"result for a quorum-2 request", n.miners[0], resultMsg(id2, out), vmerr.Invalid},
-		{"result not canonical", n.miners[0], resultMsg(id, append(bytes.Clone(out), 0)), vmerr.Decode},
+		{"result for an unknown request", n.miners[0], resultMsg(unknown, out, n.start(unknown)), vmerr.NotFound},
+		{"result from a non-miner", outsider, resultMsg(id, out, n.start(id)), vmerr.NotFound},
+		{"seal below the miner's minimum", n.miners[4], sealMsg(id2, [32]byte{1}, n.start(id2)), vmerr.Limit},
+		{"seal for another round", n.miners[0], sealMsg(id2, [32]byte{1}, n.start(id2)-1), vmerr.Timeout},
+		{"result for another round", n.miners[0], resultMsg(id, out, n.start(id)+1), vmerr.Timeout},
+		{"result for a quorum-2 request", n.miners[0], resultMsg(id2, out, n.start(id2)), vmerr.Invalid},
+		{"result not canonical", n.miners[0], resultMsg(id, append(bytes.Clone(out), 0), n.start(id)), vmerr.Decode},
 		{"reveal during the commit phase", n.miners[0], revealMsg(id2, n.addr(0), out), vmerr.Invalid},
 	})
 	overGas := wrongGas(t, out, 1_000_001)
-	n.refused([]refusal{{"gas above the limit", n.miners[0], resultMsg(id, overGas), vmerr.Invalid}})
+	n.refused([]refusal{{"gas above the limit", n.miners[0], resultMsg(id, overGas, n.start(id)), vmerr.Invalid}})
 	// A batch of work messages applies the good ones and reports the rest.
-	_, res := n.submit(n.miners[0], resultMsg(unknown, out), resultMsg(id, out))
+	_, res := n.submit(n.miners[0], resultMsg(unknown, out, n.start(unknown)), resultMsg(id, out, n.start(id)))
 	if res.Code != 0 || !hasEvent(res, "work_refused") || n.result(id) == nil {
 		t.Fatalf("work batch: code %d %s", res.Code, res.Log)
 	}
@@ -417,7 +419,7 @@ func TestMarketPaysUpToK(t *testing.T) {
 		id := requestID(raw, 0)
 		out, h, _ := n.execute(rt, id)
 		for i := range 3 {
-			n.ok(n.miners[i], sealMsg(id, market.Seal(n.addr(i), id, h)))
+			n.ok(n.miners[i], sealMsg(id, market.Seal(n.addr(i), id, h), n.start(id)))
 		}
 		n.ok(n.miners[0], revealMsg(id, n.addr(0), out))
 		n.ok(n.miners[1], revealMsg(id, n.addr(1), out))
@@ -438,7 +440,8 @@ func TestMarketPaysUpToK(t *testing.T) {
 			n.mustInvariants()
 		}
 		rec := n.result(id)
-		if rec.Status != "settled" || len(rec.Paid) != 2 || n.miner(n.addr(2)).TimedOut != before+1 {
+		if rec.Status != "settled" || len(rec.Paid) != 2 || n.miner(n.addr(2)).TimedOut != before+1 ||
+			len(rec.Unrevealed) != 1 || !bytes.Equal(rec.Unrevealed[0], func() []byte { a := n.addr(2); return a[:] }()) {
 			t.Fatalf("one silent: %+v", rec)
 		}
 	}

@@ -510,7 +510,7 @@ func (a *Agent) run(ctx context.Context, r apitype.Request) {
 	}
 	a.executed.Add(1)
 	if r.Quorum <= 1 {
-		a.enqueue(ctx, work{msg: &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: id[:], Result: raw}}}, id: r.ID})
+		a.enqueue(ctx, work{msg: &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: id[:], Result: raw, Start: r.Start}}}, id: r.ID})
 		return
 	}
 	seen := a.sealsSeen(r.ID, r.Start)
@@ -518,7 +518,7 @@ func (a *Agent) run(ctx context.Context, r apitype.Request) {
 	a.pending[r.ID] = &pendingReveal{id: id, start: r.Start, raw: raw, replicas: int(r.Replicas), window: window, seals: seen}
 	a.mu.Unlock()
 	seal := market.Seal(a.addr, id, hash)
-	a.enqueue(ctx, work{msg: &txpb.Msg{Sum: &txpb.Msg_Seal{Seal: &txpb.Seal{RequestId: id[:], Seal: seal[:]}}}, id: r.ID})
+	a.enqueue(ctx, work{msg: &txpb.Msg{Sum: &txpb.Msg_Seal{Seal: &txpb.Seal{RequestId: id[:], Seal: seal[:], Start: r.Start}}}, id: r.ID})
 }
 
 // corrupt is WrongResult's change to a result.

@@ -154,7 +154,7 @@ func MarketConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settled := send(miner, &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: id[:], Result: raw}}})
+	settled := send(miner, &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: id[:], Result: raw, Start: res.Height}}})
 
 	t.Run("settled", func(t *testing.T) {
 		r, err := b.Result(ctx, id, 0, true)

@@ -909,6 +909,7 @@ type Seal struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RequestId     []byte                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"` // 32 bytes
 	Seal          []byte                 `protobuf:"bytes,2,opt,name=seal,proto3" json:"seal,omitempty"`                            // 32 bytes
+	Start         int64                  `protobuf:"varint,3,opt,name=start,proto3" json:"start,omitempty"`                         // the round's start height the miner ran on; must be the current round's
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -955,6 +956,13 @@ func (x *Seal) GetSeal() []byte {
 		return x.Seal
 	}
 	return nil
+}
+
+func (x *Seal) GetStart() int64 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
 }
 
 // Reveal opens the seal of `miner` (which must be the signer) with the
@@ -1024,6 +1032,7 @@ type Result struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RequestId     []byte                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	Result        []byte                 `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"` // canonical result bytes
+	Start         int64                  `protobuf:"varint,3,opt,name=start,proto3" json:"start,omitempty"`  // the round's start height the miner ran on; must be the current round's
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1070,6 +1079,13 @@ func (x *Result) GetResult() []byte {
 		return x.Result
 	}
 	return nil
+}
+
+func (x *Result) GetStart() int64 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
 }
 
 var File_proto_vm_tx_v1_tx_proto protoreflect.FileDescriptor
@@ -1138,20 +1154,22 @@ const file_proto_vm_tx_v1_tx_proto_rawDesc = "" +
 	"\x06reward\x18\x06 \x01(\x04R\x06reward\x12\x1a\n" +
 	"\breplicas\x18\a \x01(\rR\breplicas\x12\x16\n" +
 	"\x06quorum\x18\b \x01(\rR\x06quorum\x12\x1a\n" +
-	"\bdeadline\x18\t \x01(\x03R\bdeadline\"9\n" +
+	"\bdeadline\x18\t \x01(\x03R\bdeadline\"O\n" +
 	"\x04Seal\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\fR\trequestId\x12\x12\n" +
-	"\x04seal\x18\x02 \x01(\fR\x04seal\"U\n" +
+	"\x04seal\x18\x02 \x01(\fR\x04seal\x12\x14\n" +
+	"\x05start\x18\x03 \x01(\x03R\x05start\"U\n" +
 	"\x06Reveal\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\fR\trequestId\x12\x14\n" +
 	"\x05miner\x18\x02 \x01(\fR\x05miner\x12\x16\n" +
-	"\x06result\x18\x03 \x01(\fR\x06result\"?\n" +
+	"\x06result\x18\x03 \x01(\fR\x06result\"U\n" +
 	"\x06Result\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\fR\trequestId\x12\x16\n" +
-	"\x06result\x18\x02 \x01(\fR\x06resultB0Z.github.com/virtual-machine/vm/internal/tx/txpbb\x06proto3"
+	"\x06result\x18\x02 \x01(\fR\x06result\x12\x14\n" +
+	"\x05start\x18\x03 \x01(\x03R\x05startB0Z.github.com/virtual-machine/vm/internal/tx/txpbb\x06proto3"
 
 var (
 	file_proto_vm_tx_v1_tx_proto_rawDescOnce sync.Once
