@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virtual-machine/vm/internal/bench"
 	"github.com/virtual-machine/vm/internal/cli"
 	"github.com/virtual-machine/vm/internal/client"
 	"github.com/virtual-machine/vm/internal/contract"
@@ -19,7 +20,6 @@ import (
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 	"github.com/virtual-machine/vm/internal/vmerr"
-	wt "github.com/virtual-machine/vm/internal/wasm/wasmtest"
 )
 
 // mrDevnet runs `vm devnet` in home with extra flags until the test ends
@@ -58,19 +58,11 @@ func mrDevnet(t *testing.T, home string, flags ...string) (string, *dnBuf) {
 }
 
 // mrEcho is a module exporting "echo", which writes its input.
-func mrEcho() []byte {
-	i32 := wt.I32
-	m := wt.New()
-	inLen := m.Import("vm", "input_len", nil, []byte{i32})
-	inRead := m.Import("vm", "input_read", []byte{i32}, nil)
-	out := m.Import("vm", "output_write", []byte{i32, i32}, nil)
-	m.Memory(1, 1)
-	m.Export("echo", m.Func(nil, nil, nil, wt.Code{}.I32(0).Call(inRead).I32(0).Call(inLen).Call(out)))
-	return m.Bytes()
-}
+func mrEcho() []byte { return bench.EchoContract() }
 
 // mrCall funds a fresh key from the faucet, deploys echo, submits one
-// quorum-1 request and returns its settled result.
+// quorum-1 request and returns its settled result; then it deploys a
+// composite of two echo steps and checks a call of it settles too.
 func mrCall(t *testing.T, url string) (paidTo string, output string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -100,11 +92,30 @@ func mrCall(t *testing.T, url string) (paidTo string, output string) {
 	send(fee+1, &txpb.Msg{Sum: &txpb.Msg_Deploy{Deploy: d}})
 	h := send(1, &txpb.Msg{Sum: &txpb.Msg_Request{Request: &txpb.Request{Contract: "echo@^1", Fn: "echo",
 		Input: []byte("hi"), GasLimit: 100_000, Price: 1, Reward: 10, Replicas: 1, Quorum: 1, Deadline: 100}}})
-	id := market.RequestID(h, 0)
+	paidTo, output = mrSettled(ctx, t, c, market.RequestID(h, 0))
+	// A composite of two echo steps runs as one request through the same
+	// miner: (twice@^1).run({"x":1}) = echo(echo(input)).
+	d = &txpb.Deploy{Name: "twice", Version: "1.0.0", Manifest: []byte(`{"steps":[
+		{"id":"a","contract":"echo@^1","fn":"echo","input":{"pointer":"/input"}},
+		{"id":"b","contract":"echo@^1","fn":"echo","input":{"pointer":"/steps/a"}}]}`)}
+	fee, _ = contract.DeployFee(perKiB, d)
+	send(fee+1, &txpb.Msg{Sum: &txpb.Msg_Deploy{Deploy: d}})
+	h = send(1, &txpb.Msg{Sum: &txpb.Msg_Request{Request: &txpb.Request{Contract: "twice@^1", Fn: "run",
+		Input: []byte(`{"x":1}`), GasLimit: 100_000, Price: 1, Reward: 10, Replicas: 1, Quorum: 1, Deadline: 100}}})
+	if _, out := mrSettled(ctx, t, c, market.RequestID(h, 0)); out != `{"x":1}` {
+		t.Fatalf("composite output %q, want {\"x\":1}", out)
+	}
+	return paidTo, output
+}
+
+// mrSettled waits for request id's result and checks it settled with one
+// miner paid.
+func mrSettled(ctx context.Context, t *testing.T, c *client.Client, id [32]byte) (paidTo, output string) {
+	t.Helper()
 	for {
 		r, err := c.Result(ctx, hex.EncodeToString(id[:]), 0)
 		if err == nil {
-			if r.Status != "settled" || len(r.Paid) != 1 {
+			if r.Status != "settled" || len(r.Paid) != 1 || r.ExecStatus != "ok" {
 				t.Fatalf("result %+v", r)
 			}
 			return r.Paid[0].Miner, string(r.Output)
@@ -210,7 +221,7 @@ func TestMinerRun(t *testing.T) {
 	cancel()
 	select {
 	case code := <-done:
-		if code != 0 || !strings.Contains(out.String(), "results: 1") {
+		if code != 0 || !strings.Contains(out.String(), "results: 2") { // the echo call and the composite call
 			t.Fatalf("exit %d, output %s %s", code, out.String(), errb.String())
 		}
 	case <-time.After(20 * time.Second):
