@@ -72,7 +72,7 @@ func TestOffersNode(t *testing.T) {
 		return hex.EncodeToString(id[:])
 	}
 	send(apitest.Deploy("hello", "1.0.0", code, nil))
-	greet := apitest.Request("hello@^1", "greet", []byte(`{"name":"ada"}`), 1_000_000, 1, 10, 1, 1, 200)
+	greet := apitest.Request("hello@^1", "greet", []byte(`{"name":"ada"}`), 1_000_000, 1, 10, 2, 2, 200) // quorum 2: unsealed rounds lapse (a quorum-1 round lasts to the deadline)
 	a := idOf(send(greet))
 
 	offers, err := env.Client.Offers(ctx)

@@ -88,7 +88,7 @@ func Include(env Env, requester crypto.Address, txHash [32]byte, idx uint32, msg
 		CodeHash: bytes.Clone(codeHash[:]), MeteredCid: bytes.Clone(v.MeteredCid), Composite: composed, Fn: r.Fn,
 		Input: bytes.Clone(r.Input), InputHash: bytes.Clone(inputHash[:]), GasLimit: r.GasLimit, Price: r.Price,
 		Reward: r.Reward, Replicas: r.Replicas, Quorum: r.Quorum, Included: env.Height, Deadline: env.Height + r.Deadline,
-		Escrow: escrow, Start: env.Height, StartTime: env.Time, CommitWindow: env.P.CommitWindow,
+		Escrow: escrow, Start: env.Height, StartTime: env.Time, CommitWindow: commitWindow(env.P, r),
 		RevealWindow: env.P.RevealWindow, Round: 1, Status: StatusOpen, TxHash: bytes.Clone(txHash[:]),
 	}
 	ev := Event{Type: EventRequest, Attrs: []string{"id", hex.EncodeToString(id[:]), "requester", requester.String(),
@@ -152,4 +152,16 @@ func Apply(env Env, signer crypto.Address, txHash [32]byte, idx uint32, m *txpb.
 		return nil, false, false, nil
 	}
 	return evs, false, true, err
+}
+
+// commitWindow is the commit window a request gets: the chain's, except
+// that a quorum-1 request's one round lasts until its deadline. Its first
+// result settles it, so there is nothing to gain from lapsing and
+// re-offering it while a miner works on it, and a busy miner's result
+// still lands in the round it was computed for.
+func commitWindow(p market.Params, r market.Request) int64 {
+	if r.Quorum == 1 {
+		return r.Deadline
+	}
+	return p.CommitWindow
 }
