@@ -12,6 +12,7 @@ import (
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/jobs"
 	"github.com/virtual-machine/vm/internal/market"
+	"github.com/virtual-machine/vm/internal/registry"
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/state/statepb"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
@@ -98,14 +99,20 @@ func resultMsg(id [32]byte, raw []byte, start int64) *txpb.Msg {
 // requestID is the id of message idx of the encoded tx raw.
 func requestID(raw []byte, idx uint32) [32]byte { return market.RequestID(sha256.Sum256(raw), idx) }
 
-// request reads request id at the latest height.
-func (n *node) request(id [32]byte) *statepb.Request {
+// readerAt is the committed state at height (0 = latest).
+func (n *node) readerAt(height int64) registry.Reader {
 	n.t.Helper()
-	r, err := n.app.ReaderAt(0)
+	r, err := n.app.ReaderAt(height)
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	m, _, err := jobs.GetRequest(r, id)
+	return r
+}
+
+// request reads request id at the latest height.
+func (n *node) request(id [32]byte) *statepb.Request {
+	n.t.Helper()
+	m, _, err := jobs.GetRequest(n.readerAt(0), id)
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -115,25 +122,16 @@ func (n *node) request(id [32]byte) *statepb.Request {
 // start is the current round's start of request id (0 when unknown).
 func (n *node) start(id [32]byte) int64 {
 	n.t.Helper()
-	r, err := n.app.ReaderAt(0)
-	if err != nil {
-		n.t.Fatal(err)
+	if m, _, err := jobs.GetRequest(n.readerAt(0), id); err == nil {
+		return m.Start
 	}
-	m, _, err := jobs.GetRequest(r, id)
-	if err != nil {
-		return 0
-	}
-	return m.Start
+	return 0
 }
 
 // result reads request id's resultChain entry, nil while there is none.
 func (n *node) result(id [32]byte) *statepb.Result {
 	n.t.Helper()
-	r, err := n.app.ReaderAt(0)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	m, _, err := jobs.GetResult(r, id)
+	m, _, err := jobs.GetResult(n.readerAt(0), id)
 	if err != nil {
 		return nil
 	}
@@ -146,10 +144,7 @@ func (n *node) result(id [32]byte) *statepb.Result {
 func (n *node) execute(rt *wasm.Runtime, id [32]byte) ([]byte, [32]byte, *wasm.Result) {
 	n.t.Helper()
 	m := n.request(id)
-	r, err := n.app.ReaderAt(m.Start)
-	if err != nil {
-		n.t.Fatal(err)
-	}
+	r := n.readerAt(m.Start)
 	c, err := cid.Cast(m.MeteredCid)
 	if err != nil {
 		n.t.Fatal(err)

@@ -352,38 +352,8 @@ func (b *Backend) publish(ev apitype.BlockEvents) {
 // working tree is unchanged.
 func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 	const op = "apitest.apply"
-	touched := map[crypto.Address]state.Account{}
-	get := func(a crypto.Address) (state.Account, error) {
-		if acc, ok := touched[a]; ok {
-			return acc, nil
-		}
-		v, err := b.tree.Get(state.AccountKey(a))
-		if err != nil {
-			return state.Account{}, vmerr.Wrap(op, vmerr.Internal, err)
-		}
-		return state.DecodeAccount(v)
-	}
-	move := func(from, to crypto.Address, amount uint64) error {
-		src, err := get(from)
-		if err != nil {
-			return err
-		}
-		if src.Balance < amount {
-			return vmerr.E(op, vmerr.InsufficientFunds, "%s has %d GAS, needs %d", from, src.Balance, amount)
-		}
-		src.Balance -= amount
-		touched[from] = src
-		dst, err := get(to)
-		if err != nil {
-			return err
-		}
-		if dst.Balance+amount < dst.Balance {
-			return vmerr.E(op, vmerr.Overflow, "balance of %s overflows", to)
-		}
-		dst.Balance += amount
-		touched[to] = dst
-		return nil
-	}
+	accts := newAccounts(b, op)
+	get, move, touched := accts.get, accts.move, accts.touched
 	body := s.Body
 	signer, err := get(s.Signer)
 	if err != nil {
@@ -446,7 +416,7 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 			}
 			evs := []apitype.Event{ev}
 			if !ok {
-				evs, ok, err = applyMarket(w, marketBank{get: get, move: move}, s, i, m)
+				evs, ok, err = applyMarket(w, accts, s, i, m)
 			}
 			if !ok {
 				err = vmerr.E(op, vmerr.Invalid, "unknown message type")
@@ -463,10 +433,8 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 	}
 	acc.Nonce++
 	touched[s.Signer] = acc
-	for a, v := range touched {
-		if err := b.put(a, v); err != nil {
-			return nil, err
-		}
+	if err := accts.flush(); err != nil {
+		return nil, err
 	}
 	if err := w.flush(); err != nil {
 		return nil, err
@@ -560,4 +528,72 @@ func EchoModule(extra string) []byte {
 	m.Export("echo", m.Func(nil, nil, nil, wt.Code{}.I32(0).Call(inRead).I32(0).Call(inLen).Call(out)))
 	m.Export(extra, m.Func(nil, nil, nil, wt.Code{}))
 	return m.Bytes()
+}
+
+// accounts caches the accounts one transaction (or one block's market
+// tick) touches; flush writes them back.
+type accounts struct {
+	b       *Backend
+	op      string
+	touched map[crypto.Address]state.Account
+}
+
+func newAccounts(b *Backend, op string) *accounts {
+	return &accounts{b: b, op: op, touched: map[crypto.Address]state.Account{}}
+}
+
+func (x *accounts) get(a crypto.Address) (state.Account, error) {
+	if acc, ok := x.touched[a]; ok {
+		return acc, nil
+	}
+	v, err := x.b.tree.Get(state.AccountKey(a))
+	if err != nil {
+		return state.Account{}, vmerr.Wrap(x.op, vmerr.Internal, err)
+	}
+	return state.DecodeAccount(v)
+}
+
+// move debits from and credits to with checked arithmetic.
+func (x *accounts) move(from, to crypto.Address, amount uint64) error {
+	src, err := x.get(from)
+	if err != nil {
+		return err
+	}
+	if src.Balance < amount {
+		return vmerr.E(x.op, vmerr.InsufficientFunds, "%s has %d GAS, needs %d", from, src.Balance, amount)
+	}
+	src.Balance -= amount
+	x.touched[from] = src
+	dst, err := x.get(to)
+	if err != nil {
+		return err
+	}
+	if dst.Balance+amount < dst.Balance {
+		return vmerr.E(x.op, vmerr.Overflow, "balance of %s overflows", to)
+	}
+	dst.Balance += amount
+	x.touched[to] = dst
+	return nil
+}
+
+// Move and Balance make accounts the market's jobs.Bank.
+func (x *accounts) Move(_ string, from, to crypto.Address, amount uint64) error {
+	if amount == 0 {
+		return nil
+	}
+	return x.move(from, to, amount)
+}
+
+func (x *accounts) Balance(addr crypto.Address) (uint64, error) {
+	a, err := x.get(addr)
+	return a.Balance, err
+}
+
+func (x *accounts) flush() error {
+	for a, v := range x.touched {
+		if err := x.b.put(a, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -195,24 +195,6 @@ func checkData(op, name string, start, end []byte) error {
 	return nil
 }
 
-// marketBank is the jobs.Bank of one tx: the tx's own account moves.
-type marketBank struct {
-	get  func(crypto.Address) (state.Account, error)
-	move func(from, to crypto.Address, amount uint64) error
-}
-
-func (k marketBank) Move(_ string, from, to crypto.Address, amount uint64) error {
-	if amount == 0 {
-		return nil
-	}
-	return k.move(from, to, amount)
-}
-
-func (k marketBank) Balance(addr crypto.Address) (uint64, error) {
-	a, err := k.get(addr)
-	return a.Balance, err
-}
-
 // marketEnv is the environment of the market's transitions in the block
 // at w.height.
 func marketEnv(w *work, bank jobs.Bank) jobs.Env {
@@ -248,48 +230,13 @@ func applyMarket(w *work, bank jobs.Bank, s *tx.Signed, i int, m *txpb.Msg) (evs
 func (b *Backend) tick(h int64) ([]apitype.Event, error) {
 	const op = "apitest.tick"
 	w := newWork(b.tree, h)
-	touched := map[crypto.Address]state.Account{}
-	get := func(a crypto.Address) (state.Account, error) {
-		if acc, ok := touched[a]; ok {
-			return acc, nil
-		}
-		v, err := b.tree.Get(state.AccountKey(a))
-		if err != nil {
-			return state.Account{}, vmerr.Wrap(op, vmerr.Internal, err)
-		}
-		return state.DecodeAccount(v)
-	}
-	move := func(from, to crypto.Address, amount uint64) error {
-		src, err := get(from)
-		if err != nil {
-			return err
-		}
-		dst, err := get(to)
-		if err != nil {
-			return err
-		}
-		if src.Balance < amount {
-			return vmerr.E(op, vmerr.InsufficientFunds, "%s has %d GAS, needs %d", from, src.Balance, amount)
-		}
-		if from == to {
-			return nil
-		}
-		if dst.Balance+amount < dst.Balance {
-			return vmerr.E(op, vmerr.Overflow, "balance of %s overflows", to)
-		}
-		src.Balance -= amount
-		dst.Balance += amount
-		touched[from], touched[to] = src, dst
-		return nil
-	}
-	out, err := jobs.Tick(marketEnv(w, marketBank{get: get, move: move}))
+	accts := newAccounts(b, op)
+	out, err := jobs.Tick(marketEnv(w, accts))
 	if err != nil {
 		return nil, vmerr.Wrap(op, vmerr.Internal, err)
 	}
-	for a, v := range touched {
-		if err := b.put(a, v); err != nil {
-			return nil, err
-		}
+	if err := accts.flush(); err != nil {
+		return nil, err
 	}
 	if err := w.flush(); err != nil {
 		return nil, err
