@@ -71,12 +71,16 @@ func EchoContract() []byte {
 // from each Request's submission to the block stream's result_committed
 // event for it. Durations are in milliseconds.
 type CallsResult struct {
-	Submit  Result  `json:"submit"`  // the Request transactions (committed = included)
-	Settled int     `json:"settled"` // result_committed with status settled or memo
-	Expired int     `json:"expired"` // result_committed with status expired
-	Memo    int     `json:"memo"`    // of Settled, answered from a memo
-	Missing int     `json:"missing"` // included, no result before the end of the wait
-	Rounds  int     `json:"rounds"`  // request_reopened events seen (stale reads, lapsed rounds)
+	Submit  Result `json:"submit"`  // the Request transactions (committed = included)
+	Settled int    `json:"settled"` // result_committed with status settled or memo
+	Expired int    `json:"expired"` // result_committed with status expired
+	Memo    int    `json:"memo"`    // of Settled, answered from a memo
+	Missing int    `json:"missing"` // included, no result before the end of the wait
+	Rounds  int    `json:"rounds"`  // request_reopened events seen (stale reads, lapsed rounds)
+	// Dropped is set when the block stream ended before every result
+	// arrived (the server drops a reader that falls behind): Missing then
+	// counts results not seen, not results not committed.
+	Dropped bool    `json:"dropped"`
 	Elapsed float64 `json:"elapsed_ms"`
 	// CallsPerSec is Settled / (first submit → last settlement seen).
 	CallsPerSec float64 `json:"calls_per_sec"`
@@ -129,14 +133,21 @@ func RunCalls(ctx context.Context, c *client.Client, p *Plan, wait time.Duration
 	if err != nil {
 		return CallsResult{}, err
 	}
+	dropped := false
 	select {
 	case <-f.all:
+	case <-f.done: // the stream ended: early, unless every result came
+		select {
+		case <-f.all:
+		default:
+			dropped = true
+		}
 	case <-time.After(wait):
 	case <-ctx.Done():
 	}
 	stop()
 	<-f.done
-	out := CallsResult{Submit: sub, Rounds: f.reopened}
+	out := CallsResult{Submit: sub, Rounds: f.reopened, Dropped: dropped}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var lats []time.Duration
@@ -229,6 +240,10 @@ func (f *callFollower) note(evs []apitype.Event, now time.Time) {
 
 // String is the report as text.
 func (r CallsResult) String() string {
+	dropped := ""
+	if r.Dropped {
+		dropped = " (the block stream dropped this reader: missing = not seen)"
+	}
 	return fmt.Sprintf("calls: %d settled (%d memo), %d expired, %d missing, %d re-offered rounds in %.0f ms: %.0f calls/s (sustained %.0f); submit→result p50 %.1f ms p99 %.1f ms max %.1f ms; requests included %d/%d",
-		r.Settled, r.Memo, r.Expired, r.Missing, r.Rounds, r.Elapsed, r.CallsPerSec, r.SustainedCallsPerSec, r.P50MS, r.P99MS, r.MaxMS, r.Submit.Committed, r.Submit.N)
+		r.Settled, r.Memo, r.Expired, r.Missing, r.Rounds, r.Elapsed, r.CallsPerSec, r.SustainedCallsPerSec, r.P50MS, r.P99MS, r.MaxMS, r.Submit.Committed, r.Submit.N) + dropped
 }
