@@ -68,20 +68,25 @@ func EncodeRecord(m proto.Message) []byte {
 
 // DecodeContract parses a stored registry entry.
 func DecodeContract(b []byte) (*statepb.Contract, error) {
-	var c statepb.Contract
-	if err := proto.Unmarshal(b, &c); err != nil {
-		return nil, vmerr.E("state.decode_contract", vmerr.Decode, "contract record: %v", err)
-	}
-	return &c, nil
+	return decodeRecord[statepb.Contract]("contract", b)
 }
 
 // DecodeVersion parses a stored version record.
 func DecodeVersion(b []byte) (*statepb.Version, error) {
-	var v statepb.Version
-	if err := proto.Unmarshal(b, &v); err != nil {
-		return nil, vmerr.E("state.decode_version", vmerr.Decode, "version record: %v", err)
+	return decodeRecord[statepb.Version]("version", b)
+}
+
+// decodeRecord parses the stored protobuf record of one kind ("contract",
+// "miner", ...). Errors: Decode, with op state.decode_<kind>.
+func decodeRecord[T any, P interface {
+	*T
+	proto.Message
+}](kind string, b []byte) (*T, error) {
+	m := P(new(T))
+	if err := proto.Unmarshal(b, m); err != nil {
+		return nil, vmerr.E("state.decode_"+kind, vmerr.Decode, "%s record: %v", kind, err)
 	}
-	return &v, nil
+	return m, nil
 }
 
 // RecordHash is the hash that links a version into its chain: SHA-256 of

@@ -99,35 +99,25 @@ func DecodeData(b []byte) (version uint64, value []byte, err error) {
 
 // DecodeRequest parses a stored request. Errors: Decode.
 func DecodeRequest(b []byte) (*statepb.Request, error) {
-	var m statepb.Request
-	if err := proto.Unmarshal(b, &m); err != nil {
-		return nil, vmerr.E("state.decode_request", vmerr.Decode, "request record: %v", err)
-	}
-	if len(m.Id) != 32 || len(m.Requester) != 20 {
+	m, err := decodeRecord[statepb.Request]("request", b)
+	if err == nil && (len(m.Id) != 32 || len(m.Requester) != 20) {
 		return nil, vmerr.E("state.decode_request", vmerr.Decode, "request record: id or requester has the wrong size")
 	}
-	return &m, nil
+	return m, err
 }
 
 // DecodeResult parses a stored resultChain entry. Errors: Decode.
 func DecodeResult(b []byte) (*statepb.Result, error) {
-	var m statepb.Result
-	if err := proto.Unmarshal(b, &m); err != nil {
-		return nil, vmerr.E("state.decode_result", vmerr.Decode, "result record: %v", err)
-	}
-	if len(m.RequestId) != 32 {
+	m, err := decodeRecord[statepb.Result]("result", b)
+	if err == nil && len(m.RequestId) != 32 {
 		return nil, vmerr.E("state.decode_result", vmerr.Decode, "result record: request id has the wrong size")
 	}
-	return &m, nil
+	return m, err
 }
 
 // DecodeMemo parses a stored memo. Errors: Decode.
 func DecodeMemo(b []byte) (*statepb.Memo, error) {
-	var m statepb.Memo
-	if err := proto.Unmarshal(b, &m); err != nil {
-		return nil, vmerr.E("state.decode_memo", vmerr.Decode, "memo record: %v", err)
-	}
-	return &m, nil
+	return decodeRecord[statepb.Memo]("memo", b)
 }
 
 // DecodeChainHead parses the resultChain head; nil or empty is the empty

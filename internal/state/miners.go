@@ -3,12 +3,9 @@ package state
 import (
 	"strconv"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/state/statepb"
-	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
 // MinerKey is the store key of the miner registered by addr.
@@ -18,11 +15,7 @@ func MinerKey(addr crypto.Address) []byte {
 
 // DecodeMiner parses a stored miner record. Errors: Decode.
 func DecodeMiner(b []byte) (*statepb.Miner, error) {
-	var m statepb.Miner
-	if err := proto.Unmarshal(b, &m); err != nil {
-		return nil, vmerr.E("state.decode_miner", vmerr.Decode, "miner record: %v", err)
-	}
-	return &m, nil
+	return decodeRecord[statepb.Miner]("miner", b)
 }
 
 // MinerView is the API form of a miner record: amounts as decimal
