@@ -35,9 +35,6 @@ func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement, late
 	if err := res.UnmarshalBinary(raw); err != nil {
 		return nil, &registry.CorruptError{Err: err}
 	}
-	if err := dropReveals(env.S, j); err != nil {
-		return nil, err
-	}
 	i, err := stale(env.S, res.ReadSet)
 	if err != nil {
 		return nil, err
@@ -52,6 +49,9 @@ func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement, late
 			evs[0].Attrs = append(evs[0].Attrs, "key", rd.Contract+"/"+hex.EncodeToString(rd.Key))
 		}
 		return evs, err
+	}
+	if err := dropReveals(env.S, j); err != nil { // reopen and expire drop them too
+		return nil, err
 	}
 	if err := checkWrites(env.S, res.WriteSet); err != nil {
 		return nil, vmerr.Wrap(op, vmerr.Internal, err) // checked at reveal

@@ -250,14 +250,25 @@ func (b *block) applyTx(s *tx.Signed) (events []abcitypes.Event, err error) {
 		events = append(events, event("fee", "payer", signerHex, "amount", strconv.FormatUint(body.Fee, 10)))
 	}
 	if workOnly(body) {
-		if events, err = b.applyWork(s, events); err != nil {
-			return nil, err
-		}
+		events, err = b.applyWork(s, events)
+	} else {
+		events, err = b.applyMsgs(s, signerHex, events)
 	}
+	if err != nil {
+		return nil, err
+	}
+	// signer is the cache entry: it includes what the messages paid the
+	// signer itself.
+	b.setAccount(s.Signer, signer, state.Account{Balance: signer.cur.Balance, Nonce: signer.cur.Nonce + 1})
+	return events, nil
+}
+
+// applyMsgs applies s's messages in order, all or nothing (the caller
+// rolls back on error), and appends their events.
+func (b *block) applyMsgs(s *tx.Signed, signerHex string, events []abcitypes.Event) ([]abcitypes.Event, error) {
+	const op = "ledger.tx"
+	body := s.Body
 	for i, m := range body.Msgs {
-		if workOnly(body) {
-			break
-		}
 		evs, memo, ok, err := b.applyMarket(s, i, m)
 		if !ok {
 			var ev abcitypes.Event
@@ -277,9 +288,6 @@ func (b *block) applyTx(s *tx.Signed) (events []abcitypes.Event, err error) {
 			events = append(events, event("fee_refund", "payer", signerHex, "amount", strconv.FormatUint(body.Fee, 10)))
 		}
 	}
-	// signer is the cache entry: it includes what the messages paid the
-	// signer itself.
-	b.setAccount(s.Signer, signer, state.Account{Balance: signer.cur.Balance, Nonce: signer.cur.Nonce + 1})
 	return events, nil
 }
 
