@@ -243,9 +243,9 @@ func Run(ctx context.Context, c *client.Client, p *Plan) (Result, error) {
 	return runWith(ctx, c, p, nil)
 }
 
-// runWith is Run, calling onSend (when set) with each batch just before it
-// is sent.
-func runWith(ctx context.Context, c *client.Client, p *Plan, onSend func(batch [][]byte, at time.Time)) (Result, error) {
+// runWith is Run, calling onSend (when set) just before each batch is sent
+// with its place: submitter w's transactions lo..lo+n.
+func runWith(ctx context.Context, c *client.Client, p *Plan, onSend func(w, lo, n int, at time.Time)) (Result, error) {
 	cfg := p.Config
 	res := Result{N: cfg.N, Concurrency: cfg.Concurrency, Batch: cfg.Batch, SignMS: ms(p.SignTime)}
 	type done struct {
@@ -278,7 +278,7 @@ func runWith(ctx context.Context, c *client.Client, p *Plan, onSend func(batch [
 				}
 				sent := time.Now()
 				if onSend != nil {
-					onSend(batch, sent)
+					onSend(w, lo, len(batch), sent)
 				}
 				rs, err := c.SubmitTxs(ctx, batch, true)
 				if err != nil {

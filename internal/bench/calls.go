@@ -102,8 +102,10 @@ func RunCalls(ctx context.Context, c *client.Client, p *Plan, wait time.Duration
 	}
 	sent := map[string]int{} // request id -> index in ids
 	var ids []string
-	for _, w := range p.Work {
-		for _, raw := range w {
+	base := make([]int, len(p.Work)) // index of submitter w's first request
+	for w, txs := range p.Work {
+		base[w] = len(ids)
+		for _, raw := range txs {
 			id := market.RequestID(tx.HashOf(raw), 0)
 			sent[hex.EncodeToString(id[:])] = len(ids)
 			ids = append(ids, hex.EncodeToString(id[:]))
@@ -120,13 +122,9 @@ func RunCalls(ctx context.Context, c *client.Client, p *Plan, wait time.Duration
 
 	submitAt := make([]time.Time, len(ids))
 	t0 := time.Now()
-	var mu sync.Mutex
-	onSend := func(batch [][]byte, at time.Time) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, raw := range batch {
-			id := market.RequestID(tx.HashOf(raw), 0)
-			submitAt[sent[hex.EncodeToString(id[:])]] = at
+	onSend := func(w, lo, n int, at time.Time) { // submitters write disjoint ranges
+		for i := range n {
+			submitAt[base[w]+lo+i] = at
 		}
 	}
 	sub, err := runWith(ctx, c, p, onSend)
