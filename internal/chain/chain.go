@@ -9,6 +9,7 @@ package chain
 import (
 	"context"
 	"errors"
+	"github.com/virtual-machine/vm/internal/market"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -83,6 +84,9 @@ type Node struct {
 	running  atomic.Bool
 	stopping atomic.Bool // quiets CometBFT's shutdown errors
 	chainID  string
+	// marketP caches the market parameters: fixed at genesis (no
+	// transaction changes them), so the first read serves every later one.
+	marketP atomic.Pointer[market.Params]
 }
 
 // New checks that home is an initialized CometBFT home (see InitHome) and

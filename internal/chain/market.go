@@ -183,15 +183,23 @@ func (n *Node) DataRange(ctx context.Context, contract string, start, end []byte
 	return out, nil
 }
 
-// marketParams reads the chain's market parameters at height h. A chain
-// whose stored parameters predate the market gets market.Default(), as
-// its genesis did.
+// marketParams reads the chain's market parameters (at height h the first
+// time; they are fixed at genesis, so later calls use the cached copy). A
+// chain whose stored parameters predate the market gets market.Default(),
+// as its genesis did.
 func (n *Node) marketParams(ctx context.Context, op string, h int64) (market.Params, error) {
+	if p := n.marketP.Load(); p != nil {
+		return *p, nil
+	}
 	res, err := n.query(ctx, op, pathParams, nil, h, false)
 	if err != nil {
 		return market.Params{}, err
 	}
-	return decodeMarketParams(op, res)
+	p, err := decodeMarketParams(op, res)
+	if err == nil {
+		n.marketP.Store(&p)
+	}
+	return p, err
 }
 
 func decodeMarketParams(op string, res *abcitypes.QueryResponse) (market.Params, error) {
