@@ -45,6 +45,9 @@ const (
 	MaxBacklogBytes = 64 << 20
 	// DefaultPollInterval paces the agent when the node's streams are down.
 	DefaultPollInterval = time.Second
+	// DrainTimeout is how long Close waits for transactions already
+	// sent to reach a block (a few block intervals).
+	DrainTimeout = 5 * time.Second
 )
 
 // takenMemory bounds how many request rounds the agent remembers having
@@ -127,7 +130,10 @@ type Agent struct {
 	urgent chan work     // reveals, sent before the outbox
 	kick   chan struct{} // wakes the sender for retries
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// stopSends cancels the transactions in flight; Close calls it only
+	// after a grace period, so work already sent is seen through.
+	stopSends context.CancelFunc
+	wg        sync.WaitGroup
 
 	// Set by Start, read-only afterwards.
 	chainID string
@@ -269,10 +275,11 @@ func (a *Agent) Start(ctx context.Context) error {
 		}
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a.cancel = cancel
+	sctx, stopSends := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel, a.stopSends = cancel, stopSends
 	a.spawn(func() { a.offerLoop(rctx) })
 	a.spawn(func() { a.blockLoop(rctx) })
-	a.spawn(func() { a.sendLoop(rctx) })
+	a.spawn(func() { a.sendLoop(rctx, sctx) })
 	if !a.cfg.Copy {
 		for range a.cfg.Capacity {
 			a.spawn(func() { a.worker(rctx) })
@@ -282,8 +289,10 @@ func (a *Agent) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the agent and waits for its goroutines (bounded by ctx);
-// work not yet sent is dropped. It is idempotent.
+// Close stops the agent and waits for its goroutines (bounded by ctx).
+// Transactions already sent are waited for up to DrainTimeout, so their
+// outcomes reach the counters; work not yet sent is dropped. It is
+// idempotent.
 func (a *Agent) Close(ctx context.Context) error {
 	if a.cancel == nil {
 		return nil
@@ -291,6 +300,15 @@ func (a *Agent) Close(ctx context.Context) error {
 	a.cancel()
 	done := make(chan struct{})
 	go func() { a.wg.Wait(); close(done) }()
+	grace := time.NewTimer(DrainTimeout)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		a.stopSends()
+	case <-ctx.Done():
+	}
+	a.stopSends()
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -22,8 +22,9 @@ const refusedEvent = "work_refused"
 // in flight, each signed with the next nonce. While all slots are busy,
 // messages accumulate, so batches grow with the load. Messages whose
 // transaction did not reach a block are sent again (Agent.again), after
-// the nonce is re-read from the account.
-func (a *Agent) sendLoop(ctx context.Context) {
+// the nonce is re-read from the account. Transactions are submitted and
+// awaited under sctx, which outlives ctx by Close's grace period.
+func (a *Agent) sendLoop(ctx, sctx context.Context) {
 	slots := make(chan struct{}, a.cfg.Pipeline)
 	var carry []work
 	for {
@@ -92,7 +93,7 @@ func (a *Agent) sendLoop(ctx context.Context) {
 		}
 		a.spawn(func() {
 			defer func() { <-slots }()
-			a.submit(ctx, nonce, batch)
+			a.submit(sctx, nonce, batch)
 		})
 	}
 }
