@@ -268,7 +268,7 @@ func (s *stream) block(blk apitype.BlockEvents) error {
 	if s.f.batch {
 		ev := apitype.StreamEvent{Type: EventBlockTxs}
 		if s.f.block() {
-			ev.Block = &blk.Block
+			ev.Block, ev.Events = &blk.Block, blk.Events
 		}
 		for i := range blk.Txs {
 			if s.f.tx(&blk.Txs[i]) {
@@ -281,7 +281,7 @@ func (s *stream) block(blk apitype.BlockEvents) error {
 		return s.send(ev)
 	}
 	if s.f.block() {
-		if err := s.send(apitype.StreamEvent{Type: EventBlock, Block: &blk.Block}); err != nil {
+		if err := s.send(apitype.StreamEvent{Type: EventBlock, Block: &blk.Block, Events: blk.Events}); err != nil {
 			return err
 		}
 	}

@@ -55,7 +55,8 @@ func newFeed(t *testing.T, opts api.Options) (feed, string, *prometheus.Registry
 // bigBlock is block h with n tx results; tx i mentions addr when i%10 == 0.
 func bigBlock(h int64, n int, addr string) apitype.BlockEvents {
 	b := apitype.BlockEvents{Block: apitype.Block{Height: h, NumTxs: n, Time: time.Now().UTC().Format(time.RFC3339Nano)},
-		Txs: make([]apitype.TxResult, n)}
+		Txs:    make([]apitype.TxResult, n),
+		Events: []apitype.Event{{Type: "request_reopened", Attributes: map[string]string{"id": fmt.Sprintf("%064x", h)}}}}
 	for i := range b.Txs {
 		hash := fmt.Sprintf("%064X", h<<32|int64(i))
 		b.Block.TxHashes = append(b.Block.TxHashes, hash)
@@ -132,6 +133,12 @@ func TestEventsBigBlocks(t *testing.T) {
 					if b.Block.Height != int64(i+1) {
 						t.Fatalf("block %d at position %d", b.Block.Height, i)
 					}
+					// The block's own events travel with the block.
+					if len(b.Events) != 1 || b.Events[0].Attributes["id"] != fmt.Sprintf("%064x", i+1) {
+						t.Fatalf("block %d events %+v", i+1, b.Events)
+					}
+				} else if len(b.Events) != 0 {
+					t.Fatalf("block events without the block: %+v", b.Events)
 				}
 				for j, r := range b.Txs {
 					if r.Height != int64(i+1) || (tc.wantTxs == 5000 && int(r.Index) != j) {
@@ -157,7 +164,7 @@ func collect(ch <-chan apitype.StreamEvent, blocks *[]apitype.BlockEvents, n int
 	for ev := range ch {
 		switch ev.Type {
 		case api.EventBlock:
-			*blocks = append(*blocks, apitype.BlockEvents{Block: *ev.Block})
+			*blocks = append(*blocks, apitype.BlockEvents{Block: *ev.Block, Events: ev.Events})
 		case api.EventTx:
 			h := ev.Tx.Height
 			for int64(len(*blocks)) < h {

@@ -22,8 +22,8 @@ import (
 // rounds last 2+2 blocks, with the example hello contract deployed: a
 // request included before the stream opens arrives first (the listing),
 // a request included while it is open arrives from its block's tx event,
-// and both arrive again, as round 2, when their unanswered first round
-// lapses (the block event request_reopened). Each offer reads back with a
+// and both arrive again, as round 2, when their first round lapses with one
+// seal of the two needed (the block event request_reopened). Each offer reads back with a
 // verified location through the client.
 func TestOffersNode(t *testing.T) {
 	if testing.Short() {
@@ -72,7 +72,20 @@ func TestOffersNode(t *testing.T) {
 		return hex.EncodeToString(id[:])
 	}
 	send(apitest.Deploy("hello", "1.0.0", code, nil))
-	greet := apitest.Request("hello@^1", "greet", []byte(`{"name":"ada"}`), 1_000_000, 1, 10, 2, 2, 200) // quorum 2: unsealed rounds lapse (a quorum-1 round lasts to the deadline)
+	send(&txpb.Msg{Sum: &txpb.Msg_MinerRegister{MinerRegister: &txpb.MinerRegister{Kind: "cpu", Capacity: 1, Active: true}}})
+	// A round lapses CommitWindow blocks after its first seal when fewer
+	// than the quorum sealed: one seal per round (quorum 2) re-offers it.
+	sealOnce := func(o apitype.Request) {
+		id, err := hex.DecodeString(o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rid [32]byte
+		copy(rid[:], id)
+		sl := market.Seal(env.Key.Address(), rid, [32]byte{1})
+		send(&txpb.Msg{Sum: &txpb.Msg_Seal{Seal: &txpb.Seal{RequestId: id, Seal: sl[:], Start: o.Start}}})
+	}
+	greet := apitest.Request("hello@^1", "greet", []byte(`{"name":"ada"}`), 1_000_000, 1, 10, 2, 2, 200)
 	a := idOf(send(greet))
 
 	offers, err := env.Client.Offers(ctx)
@@ -83,6 +96,7 @@ func TestOffersNode(t *testing.T) {
 	if first.ID != a || first.Round != 1 || first.Name != "hello" || first.Fn != "greet" || first.Location != nil {
 		t.Fatalf("first offer %+v, want the open request %s in round 1", first, a)
 	}
+	sealOnce(first)
 	b := idOf(send(greet))
 
 	// The devnet makes no empty blocks: a transfer every 100 ms keeps
@@ -110,6 +124,9 @@ func TestOffersNode(t *testing.T) {
 			}
 			if o.Round <= seen[o.ID] || o.Status != "open" || o.Start != o.Height {
 				t.Errorf("offer %s round %d (seen %d), status %s, start %d at height %d", o.ID, o.Round, seen[o.ID], o.Status, o.Start, o.Height)
+			}
+			if o.Round == 1 {
+				sealOnce(o)
 			}
 			seen[o.ID] = o.Round
 			got, err := env.Client.Request(ctx, o.ID, o.Height)

@@ -108,6 +108,9 @@ type StreamEvent struct {
 	Block *Block     `json:"block,omitempty"`
 	Tx    *TxResult  `json:"tx,omitempty"`
 	Txs   []TxResult `json:"txs,omitempty"` // "block_txs" only
+	// Events are the block's own events (BlockEvents.Events), on "block"
+	// and "block_txs" events that carry the block.
+	Events []Event `json:"events,omitempty"`
 }
 
 // BlockEvents is one committed block with the results of all its
@@ -292,9 +295,10 @@ type Request struct {
 	Seed       string `json:"seed"` // hex
 	ClosedAt   int64  `json:"closed_at,omitempty"`
 	// CommitWindow and RevealWindow are the request's windows in blocks
-	// (the chain's at inclusion): seals are accepted from Start for
-	// CommitWindow blocks (until Replicas are in), reveals for
-	// RevealWindow blocks after the commit phase closed.
+	// (the chain's at inclusion): seals are accepted from Start until
+	// CommitWindow blocks after the round's first seal (until Replicas
+	// are in; a round nobody sealed waits until the deadline), reveals
+	// for RevealWindow blocks after the commit phase closed.
 	CommitWindow int64     `json:"commit_window"`
 	RevealWindow int64     `json:"reveal_window"`
 	Round        uint32    `json:"round"`

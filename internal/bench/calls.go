@@ -90,7 +90,13 @@ type CallsResult struct {
 	P50MS                float64 `json:"p50_ms"` // submit → result committed, one call
 	P99MS                float64 `json:"p99_ms"`
 	MaxMS                float64 `json:"max_ms"`
+	// Stuck samples a few missing requests as the node shows them at the
+	// end of the wait (where each is in its round), to see why.
+	Stuck []apitype.Request `json:"stuck,omitempty"`
 }
+
+// stuckSample is how many missing requests RunCalls reads back.
+const stuckSample = 3
 
 // RunCalls submits p's Requests like Run and follows the block stream
 // until every included request has a result or wait passes after the last
@@ -166,6 +172,17 @@ func RunCalls(ctx context.Context, c *client.Client, p *Plan, wait time.Duration
 		ends = append(ends, at)
 	}
 	out.Missing -= sub.Failed // never included
+	for id, i := range f.want {
+		if len(out.Stuck) == stuckSample || ctx.Err() != nil {
+			break
+		}
+		if f.at[i].IsZero() {
+			if r, err := c.Request(ctx, id, 0); err == nil {
+				r.Input, r.Location = nil, nil
+				out.Stuck = append(out.Stuck, r)
+			}
+		}
+	}
 	if n := len(ends); n > 0 {
 		slices.SortFunc(ends, func(a, b time.Time) int { return a.Compare(b) })
 		el := ends[n-1].Sub(t0)

@@ -221,7 +221,7 @@ func (c *Client) Blocks(ctx context.Context, opts ...EventOption) (<-chan apityp
 	}
 	ch := make(chan apitype.BlockEvents, 4)
 	go pump(ctx, conn, ch, func(ev apitype.StreamEvent) (apitype.BlockEvents, bool) {
-		out := apitype.BlockEvents{Txs: ev.Txs}
+		out := apitype.BlockEvents{Txs: ev.Txs, Events: ev.Events}
 		if ev.Block != nil {
 			out.Block = *ev.Block
 		}

@@ -65,16 +65,21 @@ func TestWriteVersions(t *testing.T) {
 // phase can change without a message.
 func TestNextDue(t *testing.T) {
 	j := func(closed int64, commits int) *market.Job {
+		cs := make([]market.Commit, commits)
+		for i := range cs {
+			cs[i].Height = 101 + int64(i) // the window opens with the first seal, at 101
+		}
 		return &market.Job{Replicas: 3, Quorum: 2, Start: 100, Deadline: 200, CommitWindow: 5, RevealWindow: 5,
-			ClosedAt: closed, Commits: make([]market.Commit, commits)}
+			ClosedAt: closed, Commits: cs}
 	}
 	for _, tt := range []struct {
 		name string
 		job  *market.Job
 		want int64
 	}{
-		{"open, short of quorum: commit window end", j(0, 1), 106},
-		{"open, quorum sealed: reveal window end after the commit window", j(0, 2), 111},
+		{"nobody sealed: the deadline", j(0, 0), 201},
+		{"open, short of quorum: commit window end", j(0, 1), 107},
+		{"open, quorum sealed: reveal window end after the commit window", j(0, 2), 112},
 		{"closed by the k-th seal", j(102, 3), 108},
 		{"deadline first", &market.Job{Replicas: 1, Quorum: 1, Start: 100, Deadline: 103, CommitWindow: 5, RevealWindow: 5}, 104},
 	} {
@@ -102,14 +107,14 @@ func TestSaveIndexes(t *testing.T) {
 	if err := save(s, m); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := s.Get(state.DueKey(16, id)); v == nil || m.Due != 16 {
+	if v, _ := s.Get(state.DueKey(31, id)); v == nil || m.Due != 31 { // nobody sealed: its deadline
 		t.Fatalf("due %d, index %x", m.Due, v)
 	}
 	m.Status = StatusSettled
 	if err := save(s, m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range [][]byte{state.DueKey(16, id), state.OpenKey(id)} {
+	for _, k := range [][]byte{state.DueKey(31, id), state.OpenKey(id)} {
 		if v, _ := s.Get(k); v != nil {
 			t.Fatalf("closed request still indexed under %x", k)
 		}

@@ -85,15 +85,11 @@ func storeJob(m *statepb.Request, j *market.Job) {
 // message: its commit window closing without enough seals, its reveal
 // window closing, or its deadline passing.
 func nextDue(j *market.Job) int64 {
-	due := j.Deadline + 1
-	closed := j.ClosedAt
-	if closed == 0 {
-		closed = j.Start + j.CommitWindow
-		if len(j.Commits) < int(j.Quorum) {
-			return min(due, closed+1)
-		}
+	due, end := j.Deadline+1, j.CommitEnd()
+	if j.ClosedAt == 0 && len(j.Commits) < int(j.Quorum) {
+		return min(due, end+1)
 	}
-	return min(due, closed+j.RevealWindow+1)
+	return min(due, end+j.RevealWindow+1)
 }
 
 // save writes m and keeps its deadline index entry at nextDue (or removes

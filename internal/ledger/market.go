@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"errors"
 	"strconv"
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
@@ -73,12 +74,14 @@ func workOnly(body *txpb.TxBody) bool {
 // applyWork applies a work-only transaction's messages one by one: a
 // message the market refuses is rolled back alone and reported in a
 // "work_refused" event, because miners race each other by design and one
-// lost race must not void the rest of a batch. If no message applies the
-// transaction fails with the first refusal. Storage failures stop the
-// block as usual.
+// lost race must not void the rest of a batch. If no message applies, the
+// transaction fails with the first refusal, unless every refusal was a
+// lost race (lostRace): then it commits, its nonce and fee consumed, so
+// that a pipelining miner's later transactions (the next nonces) stay
+// valid. Storage failures stop the block as usual.
 func (b *block) applyWork(s *tx.Signed, events []abcitypes.Event) ([]abcitypes.Event, error) {
 	var first error
-	applied := 0
+	applied, races := 0, 0
 	for i, m := range s.Body.Msgs {
 		mark := len(b.journal)
 		evs, _, _, err := b.applyMarket(s, i, m)
@@ -90,6 +93,9 @@ func (b *block) applyWork(s *tx.Signed, events []abcitypes.Event) ([]abcitypes.E
 			if first == nil {
 				first = vmerr.E("ledger.tx", vmerr.KindOf(err), "message %d: %w", i, err)
 			}
+			if lostRace(err) {
+				races++
+			}
 			events = append(events, event("work_refused", "index", strconv.Itoa(i),
 				"code", strconv.Itoa(int(vmerr.KindOf(err))), "error", err.Error()))
 			continue
@@ -97,10 +103,20 @@ func (b *block) applyWork(s *tx.Signed, events []abcitypes.Event) ([]abcitypes.E
 		applied++
 		events = append(events, evs...)
 	}
-	if applied == 0 {
+	if applied == 0 && races < len(s.Body.Msgs) {
 		return nil, first
 	}
 	return events, nil
+}
+
+// lostRace reports whether a work message was refused only because other
+// miners or the clock got there first: the commit or reveal phase closed,
+// the request settled or expired, the message was already applied, or a
+// reveal met the commit phase (of a round re-offered while the reveal of
+// the lapsed one was on its way: a reveal does not name its round).
+func lostRace(err error) bool {
+	k := vmerr.KindOf(err)
+	return k == vmerr.Timeout || k == vmerr.Exists || errors.Is(err, market.ErrNotRevealing)
 }
 
 func abciEvents(evs []jobs.Event) []abcitypes.Event {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"strconv"
 	"testing"
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
@@ -12,6 +13,8 @@ import (
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/ledger"
 	"github.com/virtual-machine/vm/internal/market"
+	"github.com/virtual-machine/vm/internal/state"
+	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 	"github.com/virtual-machine/vm/internal/vmerr"
 	"github.com/virtual-machine/vm/internal/wasm"
@@ -158,20 +161,16 @@ func TestMarketQuorumTwo(t *testing.T) {
 	a := []crypto.Address{n.addr(0), n.addr(1), n.addr(2), n.addr(3)}
 	n.ok(n.miners[0], sealMsg(id, market.Seal(a[0], id, h), n.start(id)))
 	n.ok(n.miners[1], sealMsg(id, market.Seal(a[1], id, sha256.Sum256(wrong)), n.start(id)))
-	if _, r := n.submit(n.miners[0], revealMsg(id, a[0], good)); r.Code != uint32(vmerr.Invalid) {
-		t.Fatalf("reveal in the commit phase: code %d %s", r.Code, r.Log)
-	}
+	n.raced(id, []refusal{{"reveal in the commit phase", n.miners[0], revealMsg(id, a[0], good), vmerr.Invalid}})
 	n.ok(n.miners[2], sealMsg(id, market.Seal(a[2], id, sha256.Sum256([]byte("guess"))), n.start(id)))
-	if _, r := n.submit(n.miners[3], sealMsg(id, market.Seal(a[3], id, h), n.start(id))); r.Code != uint32(vmerr.Timeout) {
-		t.Fatalf("seal after the commit phase: code %d %s", r.Code, r.Log)
-	}
+	n.raced(id, []refusal{{"seal after the commit phase", n.miners[3], sealMsg(id, market.Seal(a[3], id, h), n.start(id)), vmerr.Timeout}})
 	n.ok(n.miners[0], revealMsg(id, a[0], good))
 	n.refused([]refusal{
 		{"copied reveal", n.miners[2], revealMsg(id, a[2], good), vmerr.Unauthorized},
 		{"reveal for another miner", n.miners[3], revealMsg(id, a[0], good), vmerr.Unauthorized},
 		{"reveal without a seal", n.miners[4], revealMsg(id, n.addr(4), good), vmerr.Unauthorized},
-		{"double reveal", n.miners[0], revealMsg(id, a[0], good), vmerr.Exists},
 	})
+	n.raced(id, []refusal{{"double reveal", n.miners[0], revealMsg(id, a[0], good), vmerr.Exists}})
 	n.ok(n.miners[1], revealMsg(id, a[1], wrong))
 	if n.result(id) != nil {
 		t.Fatal("settled without a quorum")
@@ -281,6 +280,50 @@ func (n *marketNet) refused(rs []refusal) {
 	}
 }
 
+// raced runs each lost race (a work message refused with kind Timeout or
+// Exists) as its own tx in its own block and checks that the tx commits
+// with a work_refused event of that code, and that it cost its signer the
+// fee and the nonce and changed nothing else: the request record and the
+// escrow stay as they were.
+func (n *marketNet) raced(id [32]byte, rs []refusal) {
+	n.t.Helper()
+	for _, r := range rs {
+		before, req := n.account(r.s.k.Address()), state.EncodeRecord(n.request(id))
+		raw, res := n.submit(r.s, r.msg)
+		s, err := tx.Decode(raw, chainID)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		after := n.account(r.s.k.Address())
+		switch {
+		case res.Code != 0:
+			n.t.Errorf("%s: code %d (%s), want a committed tx", r.name, res.Code, res.Log)
+		case eventAttr(res, "work_refused", "code") != strconv.Itoa(int(r.code)):
+			n.t.Errorf("%s: work_refused code %q, want %d", r.name, eventAttr(res, "work_refused", "code"), r.code)
+		case after.Nonce != before.Nonce+1 || before.Balance-after.Balance != s.Body.Fee:
+			n.t.Errorf("%s: nonce %d→%d balance %d→%d, want the nonce and the fee %d consumed", r.name,
+				before.Nonce, after.Nonce, before.Balance, after.Balance, s.Body.Fee)
+		case !bytes.Equal(state.EncodeRecord(n.request(id)), req):
+			n.t.Errorf("%s: the request changed", r.name)
+		}
+		n.mustInvariants()
+	}
+}
+
+func eventAttr(r *abcitypes.ExecTxResult, typ, key string) string {
+	for _, e := range r.Events {
+		if e.Type != typ {
+			continue
+		}
+		for _, a := range e.Attributes {
+			if a.Key == key {
+				return a.Value
+			}
+		}
+	}
+	return ""
+}
+
 // TestMarketStaleReads: two swaps included in one block both run on the
 // same state; the first settles, the second's read is stale, so its write
 // is not applied and it is re-offered; run again on the new state it reads
@@ -348,11 +391,11 @@ func TestMarketDeadline(t *testing.T) {
 	if got := n.account(n.requester.k.Address()).Balance; got != before-n.g.Params.MinFee {
 		t.Fatalf("requester lost %d, want only the fee", before-got)
 	}
-	n.refused([]refusal{{"result after the deadline", n.miners[0], resultMsg(id, out, n.start(id)), vmerr.Timeout}})
+	n.raced(id, []refusal{{"result after the deadline", n.miners[0], resultMsg(id, out, n.start(id)), vmerr.Timeout}})
 }
 
 // TestMarketBadInput: every malformed or unauthorised market message is
-// refused and changes nothing.
+// refused and changes nothing; a lost race costs its fee and nonce only.
 func TestMarketBadInput(t *testing.T) {
 	n := newMarketNet(t)
 	rt := newRuntime(t)
@@ -378,12 +421,14 @@ func TestMarketBadInput(t *testing.T) {
 		{"result for an unknown request", n.miners[0], resultMsg(unknown, out, n.start(unknown)), vmerr.NotFound},
 		{"result from a non-miner", outsider, resultMsg(id, out, n.start(id)), vmerr.NotFound},
 		{"seal below the miner's minimum", n.miners[4], sealMsg(id2, [32]byte{1}, n.start(id2)), vmerr.Limit},
-		{"seal for another round", n.miners[0], sealMsg(id2, [32]byte{1}, n.start(id2)-1), vmerr.Timeout},
-		{"result for another round", n.miners[0], resultMsg(id, out, n.start(id)+1), vmerr.Timeout},
 		{"result for a quorum-2 request", n.miners[0], resultMsg(id2, out, n.start(id2)), vmerr.Invalid},
 		{"result not canonical", n.miners[0], resultMsg(id, append(bytes.Clone(out), 0), n.start(id)), vmerr.Decode},
-		{"reveal during the commit phase", n.miners[0], revealMsg(id2, n.addr(0), out), vmerr.Invalid},
 	})
+	// Lost races are not bad input: the tx commits (nonce and fee
+	// consumed) so a miner's pipelined transactions stay valid.
+	n.raced(id2, []refusal{{"seal for another round", n.miners[0], sealMsg(id2, [32]byte{1}, n.start(id2)-1), vmerr.Timeout}})
+	n.raced(id, []refusal{{"result for another round", n.miners[0], resultMsg(id, out, n.start(id)+1), vmerr.Timeout}})
+	n.raced(id2, []refusal{{"reveal during the commit phase", n.miners[0], revealMsg(id2, n.addr(0), out), vmerr.Invalid}})
 	overGas := wrongGas(t, out, 1_000_001)
 	n.refused([]refusal{{"gas above the limit", n.miners[0], resultMsg(id, overGas, n.start(id)), vmerr.Invalid}})
 	// A batch of work messages applies the good ones and reports the rest.

@@ -92,12 +92,11 @@ func NewJob(p Params, id [32]byte, r Request, height int64) *Job {
 		CommitWindow: p.CommitWindow, RevealWindow: p.RevealWindow}
 }
 
-// Phase returns the phase of j at height h. Seals are accepted at heights
-// Start..Start+CommitWindow; when the k-th seal lands at height c, the
-// commit phase ends with that block instead. Reveals are accepted from the
-// block after the commit phase ended for RevealWindow blocks, and never
-// after Deadline. A commit phase that ended by its window with fewer than q
-// seals cannot reach quorum: the round lapses at once.
+// Phase returns the phase of j at height h. Seals are accepted until
+// CommitEnd; a commit phase that ended with fewer than q seals cannot reach
+// quorum, and the round lapses at once. Reveals are accepted from the block
+// after the commit phase ended for RevealWindow blocks, and never after
+// Deadline.
 func (j *Job) Phase(h int64) Phase {
 	switch {
 	case j.Settled:
@@ -105,22 +104,33 @@ func (j *Job) Phase(h int64) Phase {
 	case h > j.Deadline:
 		return PhaseExpired
 	}
-	closed := j.ClosedAt
-	if closed == 0 {
-		closed = j.Start + j.CommitWindow
-		if h <= closed {
-			return PhaseCommit
-		}
-		if len(j.Commits) < int(j.Quorum) {
-			return PhaseLapsed
-		}
-	} else if h <= closed {
+	end := j.CommitEnd()
+	switch {
+	case h <= end:
 		return PhaseCommit
-	}
-	if h-closed <= j.RevealWindow {
+	case j.ClosedAt == 0 && len(j.Commits) < int(j.Quorum):
+		return PhaseLapsed
+	case h-end <= j.RevealWindow:
 		return PhaseReveal
 	}
 	return PhaseLapsed
+}
+
+// CommitEnd is the last height of the current round's commit phase: the
+// block that accepted the k-th seal; else CommitWindow blocks after the
+// round's first seal. The window opens with the first seal, not with the
+// round: under load, miners reach an offer late but at about the same
+// time, so counting from the round's start would lapse rounds nobody had
+// a chance to seal and waste every execution already under way. A round
+// nobody has sealed stays open until the deadline.
+func (j *Job) CommitEnd() int64 {
+	switch {
+	case j.ClosedAt != 0:
+		return j.ClosedAt
+	case len(j.Commits) == 0:
+		return j.Deadline
+	}
+	return j.Commits[0].Height + j.CommitWindow
 }
 
 // Seal records miner's seal at height h. It is refused, leaving j as it
@@ -226,11 +236,7 @@ func (j *Job) Unrevealed(h int64) []crypto.Address {
 	if ph := j.Phase(h); (ph != PhaseLapsed && ph != PhaseExpired) || len(j.Commits) < int(j.Quorum) {
 		return nil
 	}
-	closed := j.ClosedAt
-	if closed == 0 {
-		closed = j.Start + j.CommitWindow
-	}
-	if closed >= j.Deadline {
+	if j.CommitEnd() >= j.Deadline {
 		return nil
 	}
 	var out []crypto.Address

@@ -11,8 +11,9 @@ import (
 )
 
 // newJob includes goodRequest (k 3, q 2, deadline 20) at height 100 under the
-// default windows (5 and 5): commit 100..105, reveal from the block after
-// the commit phase ends, deadline 120.
+// default windows (5 and 5): the commit phase runs until 5 blocks after the
+// first seal (or the k-th seal), reveals from the block after it ends for 5
+// blocks, deadline 120.
 func newJob(t *testing.T, mod func(*market.Request)) (*market.Job, market.Request) {
 	t.Helper()
 	r := goodRequest()
@@ -40,14 +41,17 @@ func TestJobPhase(t *testing.T) {
 		at    []int64
 		want  []market.Phase
 	}{
-		{"no seals", nil,
-			[]int64{100, 105, 106, 120, 121},
-			[]market.Phase{market.PhaseCommit, market.PhaseCommit, market.PhaseLapsed, market.PhaseLapsed, market.PhaseExpired}},
+		{"no seals: open until the deadline", nil,
+			[]int64{100, 106, 120, 121},
+			[]market.Phase{market.PhaseCommit, market.PhaseCommit, market.PhaseCommit, market.PhaseExpired}},
 		{"one seal is below quorum", []int64{101},
-			[]int64{105, 106}, []market.Phase{market.PhaseCommit, market.PhaseLapsed}},
+			[]int64{106, 107}, []market.Phase{market.PhaseCommit, market.PhaseLapsed}},
 		{"quorum of seals, window ends", []int64{101, 103},
-			[]int64{105, 106, 110, 111, 121},
+			[]int64{106, 107, 111, 112, 121},
 			[]market.Phase{market.PhaseCommit, market.PhaseReveal, market.PhaseReveal, market.PhaseLapsed, market.PhaseExpired}},
+		{"the window opens with the first seal", []int64{110, 112},
+			[]int64{115, 116, 120, 121},
+			[]market.Phase{market.PhaseCommit, market.PhaseReveal, market.PhaseReveal, market.PhaseExpired}},
 		{"k seals close early", []int64{101, 101, 102},
 			[]int64{102, 103, 107, 108},
 			[]market.Phase{market.PhaseCommit, market.PhaseReveal, market.PhaseReveal, market.PhaseLapsed}},
@@ -106,15 +110,15 @@ func TestJobSealReveal(t *testing.T) {
 			{"seal", 1, 1, good, 101, nil, 0},
 			{"seal", 1, 1, good, 101, market.ErrDoubleSeal, vmerr.Exists},
 			{"reveal", 1, 1, good, 102, market.ErrNotRevealing, vmerr.Invalid},
-			{"seal", 2, 2, good, 105, nil, 0},
-			{"seal", 3, 3, good, 106, market.ErrCommitClosed, vmerr.Timeout},
-			{"reveal", 3, 3, good, 106, market.ErrNoSeal, vmerr.Unauthorized},
-			{"reveal", 3, 1, good, 106, market.ErrNotMiner, vmerr.Unauthorized},
-			{"reveal", 1, 1, bad, 106, market.ErrBadSeal, vmerr.Unauthorized},
-			{"reveal", 1, 1, good, 106, nil, 0},
-			{"reveal", 1, 1, good, 107, market.ErrDoubleReveal, vmerr.Exists},
-			{"reveal", 2, 2, good, 111, market.ErrRevealClosed, vmerr.Timeout},
-			{"result", 2, 2, good, 106, nil, vmerr.Invalid},
+			{"seal", 2, 2, good, 106, nil, 0},
+			{"seal", 3, 3, good, 107, market.ErrCommitClosed, vmerr.Timeout},
+			{"reveal", 3, 3, good, 107, market.ErrNoSeal, vmerr.Unauthorized},
+			{"reveal", 3, 1, good, 107, market.ErrNotMiner, vmerr.Unauthorized},
+			{"reveal", 1, 1, bad, 107, market.ErrBadSeal, vmerr.Unauthorized},
+			{"reveal", 1, 1, good, 107, nil, 0},
+			{"reveal", 1, 1, good, 108, market.ErrDoubleReveal, vmerr.Exists},
+			{"reveal", 2, 2, good, 112, market.ErrRevealClosed, vmerr.Timeout},
+			{"result", 2, 2, good, 107, nil, vmerr.Invalid},
 		}, market.Agreement{Unrevealed: []crypto.Address{addr(2)}, Possible: true}},
 		{"a copied result fails the copier's seal", nil, []step{
 			{"seal", 1, 1, good, 101, nil, 0},
@@ -138,15 +142,15 @@ func TestJobSealReveal(t *testing.T) {
 		{"reopen after a lapsed round", nil, []step{
 			{"seal", 1, 1, good, 101, nil, 0},
 			{"seal", 2, 2, bad, 101, nil, 0},
-			{"reopen", 0, 0, 0, 105, nil, vmerr.Invalid}, // still committing
-			{"reveal", 1, 1, good, 106, nil, 0},
-			{"reveal", 2, 2, bad, 106, nil, 0},
-			{"reopen", 0, 0, 0, 111, nil, 0},
-			{"reveal", 1, 1, good, 111, market.ErrNotRevealing, vmerr.Invalid},
-			{"seal", 1, 1, good, 111, nil, 0},
-			{"seal", 3, 3, good, 112, nil, 0},
-			{"reveal", 3, 3, good, 117, nil, 0},
-			{"reveal", 1, 1, good, 117, nil, 0},
+			{"reopen", 0, 0, 0, 106, nil, vmerr.Invalid}, // still committing
+			{"reveal", 1, 1, good, 107, nil, 0},
+			{"reveal", 2, 2, bad, 107, nil, 0},
+			{"reopen", 0, 0, 0, 112, nil, 0},
+			{"reveal", 1, 1, good, 112, market.ErrNotRevealing, vmerr.Invalid},
+			{"seal", 1, 1, good, 112, nil, 0},
+			{"seal", 3, 3, good, 113, nil, 0},
+			{"reveal", 3, 3, good, 118, nil, 0},
+			{"reveal", 1, 1, good, 118, nil, 0},
 		}, market.Agreement{Reached: true, Result: hash(good), Agreeing: []crypto.Address{addr(1), addr(3)}, Possible: true}},
 		{"quorum 1: one result settles", func(r *market.Request) { r.Replicas, r.Quorum = 1, 1 }, []step{
 			{"result", 1, 1, good, 101, nil, 0},
@@ -198,21 +202,29 @@ func TestJobUnrevealed(t *testing.T) {
 	tests := []struct {
 		name    string
 		seals   []int64
-		reveals []int // miners that reveal at 106
-		reopen  int64 // reopen at this height first, when > 0
+		reveals []int // miners that reveal at 107
+		reopen  int64 // reopen at this height afterwards, when > 0
 		at      int64
 		want    []crypto.Address
 	}{
-		{"round lapsed", []int64{101, 102}, []int{2}, 0, 111, []crypto.Address{addr(1)}},
-		{"still revealing", []int64{101, 102}, nil, 0, 110, nil},
+		{"round lapsed", []int64{101, 102}, []int{2}, 0, 112, []crypto.Address{addr(1)}},
+		{"still revealing", []int64{101, 102}, nil, 0, 111, nil},
 		{"expired", []int64{101, 102}, nil, 0, 121, []crypto.Address{addr(1), addr(2)}},
-		{"below quorum: no reveal phase, no penalty", []int64{101}, nil, 0, 106, nil},
-		{"all revealed", []int64{101, 102}, []int{1, 2}, 0, 111, nil},
-		{"reopened round cut by the deadline", nil, nil, 115, 121, nil},
+		{"below quorum: no reveal phase, no penalty", []int64{101}, nil, 0, 107, nil},
+		{"all revealed", []int64{101, 102}, []int{1, 2}, 0, 112, nil},
+		{"reopened round cut by the deadline", []int64{101, 102}, nil, 112, 121, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			j, _ := newJob(t, nil)
+			for i, h := range tt.seals {
+				seal(t, j, i+1, 1, h)
+			}
+			for _, m := range tt.reveals {
+				if err := j.Reveal(addr(m), addr(m), hash(1), 107); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if tt.reopen > 0 {
 				if err := j.Reopen(tt.reopen); err != nil {
 					t.Fatal(err)
@@ -220,14 +232,6 @@ func TestJobUnrevealed(t *testing.T) {
 				seal(t, j, 1, 1, 118)
 				seal(t, j, 2, 1, 119)
 				seal(t, j, 3, 1, 120) // closes at the deadline: no reveal block
-			}
-			for i, h := range tt.seals {
-				seal(t, j, i+1, 1, h)
-			}
-			for _, m := range tt.reveals {
-				if err := j.Reveal(addr(m), addr(m), hash(1), 106); err != nil {
-					t.Fatal(err)
-				}
 			}
 			if got := j.Unrevealed(tt.at); !slices.Equal(got, tt.want) {
 				t.Fatalf("Unrevealed(%d) = %v, want %v", tt.at, got, tt.want)

@@ -30,8 +30,9 @@ type Params struct {
 	// increasing, summing to at most BasisPoints. Split documents how a
 	// request with k replicas uses the first k tiers.
 	Tiers []uint32 `json:"tiers"`
-	// CommitWindow is the number of blocks after the current round opens in
-	// which seals are accepted (unless k seals close it earlier).
+	// CommitWindow is the number of blocks after a round's first seal in
+	// which more seals are accepted (unless k seals close it earlier); a
+	// round nobody has sealed stays open (Job.CommitEnd).
 	CommitWindow int64 `json:"commit_window"`
 	// RevealWindow is the number of blocks after the commit phase closes in
 	// which reveals are accepted.

@@ -76,10 +76,11 @@ type Config struct {
 	Pipeline     int           // work transactions in flight; 0 = DefaultPipeline
 	PollInterval time.Duration // 0 = DefaultPollInterval
 	// CommitWindow is the commit window in blocks assumed for offers that
-	// do not carry their own (0 = market.Default().CommitWindow). A taken offer still waiting when the
-	// committed height is past Start + CommitWindow - 1 is skipped: its
-	// seal or result could only land after the commit phase, so it would
-	// be refused; the ledger re-offers the lapsed round with a new start.
+	// do not carry their own (0 = market.Default().CommitWindow). The
+	// window opens with a round's first seal: a taken offer is skipped
+	// when, by the time a slot is free, the block stream showed the
+	// round's k-th seal, or its first seal CommitWindow blocks back, or
+	// its deadline passed. Its seal could only be refused.
 	CommitWindow int64
 
 	// WrongResult is for tests: the agent corrupts every result it
@@ -139,22 +140,21 @@ type Agent struct {
 	chainID string
 	fee     uint64
 
-	mu        sync.Mutex
-	started   bool
-	height    int64
-	heightCh  chan struct{}             // closed when height grows
-	takenIDs  *lru[string, int64]       // request id → round start taken
-	sealCount *lru[string, int]         // request id → seals seen in its current round
-	pending   map[string]*pendingReveal // sealed (or sealing) rounds
-	copies    map[string]int64          // Copy: request id → round start
-	queue     []apitype.Request         // taken offers waiting for a slot, FIFO
-	queued    int                       // their bytes (offerSize)
-	missed    bool                      // an offer was dropped: list at the next block
-	streamUp  bool                      // the offer stream is connected
-	nonce     uint64                    // next nonce to sign with
-	resync    bool                      // re-read the nonce before the next tx
-	retry     []work                    // messages to send again
-	copied    map[string]bool           // Copy: ids already revealed
+	mu       sync.Mutex
+	started  bool
+	height   int64
+	heightCh chan struct{}             // closed when height grows
+	takenIDs *lru[string, int64]       // request id → round start taken
+	rounds   *lru[string, roundSeals]  // request id → its current round's seals seen
+	pending  map[string]*pendingReveal // sealed (or sealing) rounds
+	copies   map[string]int64          // Copy: request id → round start
+	queue    backlog                   // taken offers waiting for a slot
+	missed   bool                      // an offer was dropped: list at the next block
+	streamUp bool                      // the offer stream is connected
+	nonce    uint64                    // next nonce to sign with
+	resync   bool                      // re-read the nonce before the next tx
+	retry    []work                    // messages to send again
+	copied   map[string]bool           // Copy: ids already revealed
 }
 
 // pendingReveal is a round this agent sealed and must reveal.
@@ -163,10 +163,36 @@ type pendingReveal struct {
 	start    int64
 	replicas int   // k: the k-th seal closes the commit phase
 	window   int64 // the commit window in blocks
-	seals    int   // seals seen in this round's blocks (the block stream)
+	deadline int64
+	seen     roundSeals // seals seen in this round's blocks (the block stream)
 	raw      []byte
-	sealed   bool // the ledger accepted the seal
-	inFlight bool // a reveal is being sent
+	sealed   bool  // the ledger accepted the seal
+	sealedAt int64 // the committed height when it did
+	inFlight bool  // a reveal is being sent
+}
+
+// windowBase is the height the round's commit window counts from: its
+// first seal's block, or, when the stream did not show it, at most the
+// block that accepted this agent's seal (0 while unknown).
+func (p *pendingReveal) windowBase() int64 {
+	if p.seen.first != 0 {
+		return p.seen.first
+	}
+	return p.sealedAt
+}
+
+// roundSeals is what the block stream showed of a request's current round:
+// how many seals, and the block of the first (0: none yet). The commit
+// window opens with the first seal (market.Job.CommitEnd).
+type roundSeals struct {
+	n     int
+	first int64
+}
+
+// commitClosed reports whether the block after committed height h can no
+// longer accept a seal for r's round, as far as rs shows.
+func commitClosed(r apitype.Request, rs roundSeals, window, h int64) bool {
+	return h+1 > r.Deadline || (r.Replicas > 0 && rs.n >= int(r.Replicas)) || (rs.first != 0 && h+1 > rs.first+window)
 }
 
 // work is one message for the sender.
@@ -229,7 +255,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	return &Agent{cfg: cfg, c: cfg.Client, addr: cfg.Key.Address(), log: log.With("miner", cfg.Key.Address().String()),
 		ready: make(chan struct{}, cfg.Capacity), outbox: make(chan work, 4*MaxBatchMsgs), urgent: make(chan work, 4*MaxBatchMsgs),
-		kick: make(chan struct{}, 1), heightCh: make(chan struct{}), takenIDs: newLRU[string, int64](takenMemory), sealCount: newLRU[string, int](takenMemory),
+		kick: make(chan struct{}, 1), heightCh: make(chan struct{}), takenIDs: newLRU[string, int64](takenMemory), rounds: newLRU[string, roundSeals](takenMemory),
 		pending: map[string]*pendingReveal{}, copies: map[string]int64{}, copied: map[string]bool{}}, nil
 }
 
@@ -441,13 +467,12 @@ func (a *Agent) consider(r apitype.Request) {
 		}
 		return
 	}
-	if len(a.queue) >= a.cfg.Backlog || a.queued+offerSize(r) > MaxBacklogBytes {
+	if a.queue.len() >= a.cfg.Backlog || a.queue.bytes+offerSize(r) > MaxBacklogBytes {
 		a.noCapacity.Add(1)
 		a.missed = true
 		return
 	}
-	a.queue = append(a.queue, r)
-	a.queued += offerSize(r)
+	a.queue.push(r)
 	a.takenIDs.put(r.ID, r.Start)
 	a.taken.Add(1)
 	select {
@@ -461,24 +486,25 @@ const offerOverhead = 1024
 
 func offerSize(r apitype.Request) int { return len(r.Input) + offerOverhead }
 
-// next pops the oldest queued offer.
+// next pops the first queued offer (see backlog), skipping rounds a newer
+// round of the same request superseded.
 func (a *Agent) next() (apitype.Request, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.queue) == 0 {
-		return apitype.Request{}, false
+	for {
+		r, ok := a.queue.pop()
+		if !ok {
+			return r, false
+		}
+		if s, ok := a.takenIDs.get(r.ID); ok && s > r.Start {
+			a.stale.Add(1)
+			continue
+		}
+		return r, true
 	}
-	r := a.queue[0]
-	a.queue[0] = apitype.Request{}
-	a.queue = a.queue[1:]
-	a.queued -= offerSize(r)
-	if len(a.queue) == 0 {
-		a.queue = nil // let the backing array go
-	}
-	return r, true
 }
 
-// worker executes taken offers, one at a time, oldest first.
+// worker executes taken offers, one at a time, in backlog order.
 func (a *Agent) worker(ctx context.Context) {
 	for {
 		if r, ok := a.next(); ok {
@@ -510,7 +536,7 @@ func (a *Agent) run(ctx context.Context, r apitype.Request) {
 	if window <= 0 {
 		window = a.cfg.CommitWindow
 	}
-	if h+1 > r.Start+window {
+	if commitClosed(r, a.sealsSeen(r.ID, r.Start), window, h) {
 		a.stale.Add(1)
 		return
 	}
@@ -533,7 +559,8 @@ func (a *Agent) run(ctx context.Context, r apitype.Request) {
 	}
 	seen := a.sealsSeen(r.ID, r.Start)
 	a.mu.Lock()
-	a.pending[r.ID] = &pendingReveal{id: id, start: r.Start, raw: raw, replicas: int(r.Replicas), window: window, seals: seen}
+	a.pending[r.ID] = &pendingReveal{id: id, start: r.Start, raw: raw, replicas: int(r.Replicas), window: window,
+		deadline: r.Deadline, seen: seen}
 	a.mu.Unlock()
 	seal := market.Seal(a.addr, id, hash)
 	a.enqueue(ctx, work{msg: &txpb.Msg{Sum: &txpb.Msg_Seal{Seal: &txpb.Seal{RequestId: id[:], Seal: seal[:], Start: r.Start}}}, id: r.ID})
@@ -630,13 +657,17 @@ func (a *Agent) follow(be *apitype.BlockEvents) {
 			id := e.Attributes["id"]
 			switch e.Type {
 			case jobs.EventSeal:
-				n, _ := a.sealCount.get(id)
-				a.sealCount.put(id, n+1)
+				rs, _ := a.rounds.get(id)
+				rs.n++
+				if rs.first == 0 {
+					rs.first = be.Block.Height
+				}
+				a.rounds.put(id, rs)
 				if p := a.pending[id]; p != nil {
-					p.seals++
+					p.seen = rs
 				}
 			case jobs.EventReopened, jobs.EventResult, jobs.EventExpired:
-				a.sealCount.put(id, 0)
+				a.rounds.put(id, roundSeals{})
 				delete(a.pending, id)
 			}
 		}
@@ -647,16 +678,16 @@ func (a *Agent) follow(be *apitype.BlockEvents) {
 	}
 }
 
-// sealsSeen is the number of seals of request id counted so far in the
-// round that started at start (0 when it is not this round's count).
-func (a *Agent) sealsSeen(id string, start int64) int {
+// sealsSeen is what the stream showed of the seals of request id in the
+// round that started at start (none when it is not this round's).
+func (a *Agent) sealsSeen(id string, start int64) roundSeals {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if start > a.height {
-		return 0
+		return roundSeals{}
 	}
-	n, _ := a.sealCount.get(id)
-	return n
+	rs, _ := a.rounds.get(id)
+	return rs
 }
 
 // revealDue queues the Reveal of each sealed round whose reveal phase the
@@ -670,11 +701,15 @@ func (a *Agent) revealDue(ctx context.Context, h int64) {
 	for id, p := range a.pending {
 		switch {
 		case !p.sealed || p.inFlight:
-			if h > p.start+p.window+4*market.Default().RevealWindow {
+			end := p.deadline
+			if b := p.windowBase(); b != 0 {
+				end = min(end, b+p.window)
+			}
+			if h > end+4*market.Default().RevealWindow {
 				delete(a.pending, id)
 			}
 			continue
-		case p.seals < p.replicas && h+1 <= p.start+p.window:
+		case p.seen.n < p.replicas && (p.windowBase() == 0 || h+1 <= p.windowBase()+p.window):
 			continue
 		}
 		p.inFlight = true

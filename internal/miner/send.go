@@ -269,7 +269,7 @@ func (a *Agent) settle(batch []work, refused map[int]bool, allRefused bool) {
 				delete(a.pending, w.id)
 			case p != nil:
 				a.seals.Add(1)
-				p.sealed = true
+				p.sealed, p.sealedAt = true, a.height
 			}
 		case *txpb.Msg_Reveal:
 			p := a.pending[w.id]
