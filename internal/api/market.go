@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/virtual-machine/vm/internal/apitype"
+	"github.com/virtual-machine/vm/internal/market"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
@@ -56,6 +57,10 @@ type MarketBackend interface {
 	// contract's namespace with start <= key < end (empty end: no bound)
 	// in key order at height (0 = latest), each with its Location.
 	DataRange(ctx context.Context, contract string, start, end []byte, limit int, height int64) (apitype.DataRange, error)
+	// Memo returns the memo of (code, fn, input) at height (0 = latest)
+	// with the result it holds, and a Location when prove is set;
+	// NotFound when there is none.
+	Memo(ctx context.Context, code [32]byte, fn string, input [32]byte, height int64, prove bool) (apitype.Memo, error)
 }
 
 // listRequests is GET /v1/requests?open=true&after=ID&limit=N. open must
@@ -125,6 +130,50 @@ func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// getMemo is GET /v1/memos/{code}/{fn}/{input}?height=H&prove=true|false:
+// code and input are 64 hex digits (SHA-256 of the metered module and of
+// the input); 404 when there is no memo.
+func (s *Server) getMemo(w http.ResponseWriter, r *http.Request) error {
+	const op = "api.memo"
+	code, err := hash32Param(op, "code", r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	input, err := hash32Param(op, "input", r.PathValue("input"))
+	if err != nil {
+		return err
+	}
+	fn := r.PathValue("fn")
+	if fn == "" || len(fn) > market.MaxFnLen {
+		return vmerr.E(op, vmerr.Invalid, "function name of %d bytes: want 1 to %d", len(fn), market.MaxFnLen)
+	}
+	q := r.URL.Query()
+	height, err := heightParam(op, q)
+	if err != nil {
+		return err
+	}
+	prove, err := boolParam(op, q, "prove", true)
+	if err != nil {
+		return err
+	}
+	out, err := s.b.Memo(r.Context(), code, fn, input, height, prove)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// hash32Param parses a 64-hex-digit path parameter.
+func hash32Param(op, name, v string) ([32]byte, error) {
+	var out [32]byte
+	b, err := hex.DecodeString(v)
+	if err != nil || len(b) != 32 {
+		return out, vmerr.E(op, vmerr.Invalid, "%s %.80q: want 64 hex digits", name, v)
+	}
+	return [32]byte(b), nil
 }
 
 // getData is GET /v1/state/{contract}/{key}?height=H&prove=true|false;

@@ -133,6 +133,11 @@ func TestMarketRoutes(t *testing.T) {
 		{name: "result open", path: "/v1/results/" + open, wantStatus: 404, wantCode: "not_found"},
 		{name: "result unknown", path: "/v1/results/" + unknown, wantStatus: 404, wantCode: "not_found"},
 		{name: "result bad id", path: "/v1/results/xyz", wantStatus: 400, wantCode: "invalid"},
+		{name: "memo unknown", path: "/v1/memos/" + unknown + "/echo/" + unknown, wantStatus: 404, wantCode: "not_found"},
+		{name: "memo bad code", path: "/v1/memos/xyz/echo/" + unknown, wantStatus: 400, wantCode: "invalid"},
+		{name: "memo bad input", path: "/v1/memos/" + unknown + "/echo/" + strings.Repeat("zz", 32), wantStatus: 400, wantCode: "invalid"},
+		{name: "memo long fn", path: "/v1/memos/" + unknown + "/" + strings.Repeat("f", 65) + "/" + unknown, wantStatus: 400, wantCode: "invalid"},
+		{name: "memo bad height", path: "/v1/memos/" + unknown + "/echo/" + unknown + "?height=-1", wantStatus: 400, wantCode: "invalid"},
 		{name: "data", path: "/v1/state/echo/6b", wantStatus: 200, check: func(t *testing.T, b []byte) {
 			var d apitype.DataEntry
 			if json.Unmarshal(b, &d) != nil || !d.Found || string(d.Value) != "1" || d.Version == 0 || d.Location == nil {

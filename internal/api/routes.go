@@ -49,6 +49,7 @@ func (s *Server) table() []route {
 		{"GET", "/v1/requests", s.listRequests},
 		{"GET", "/v1/requests/{id}", s.getRequest},
 		{"GET", "/v1/results/{id}", s.getResult},
+		{"GET", "/v1/memos/{code}/{fn}/{input}", s.getMemo},
 		{"GET", "/v1/state/{contract}", s.getDataRange},
 		{"GET", "/v1/state/{contract}/{key}", s.getData},
 		{"GET", "/v1/events", s.events},

@@ -373,12 +373,33 @@ type Result struct {
 	Unrevealed []string    `json:"unrevealed,omitempty"`
 	Refund     string      `json:"refund"`
 	Cost       string      `json:"cost"`
+	MemoFees   string      `json:"memo_fees,omitempty"` // of Cost, paid for composite steps memos answered
 	Rounds     uint32      `json:"rounds"`
 	Seq        uint64      `json:"seq"`
 	Prev       string      `json:"prev,omitempty"`
 	Settled    int64       `json:"settled"` // height of the settling (or expiring) block
 	Height     int64       `json:"height"`
 	Location   *Location   `json:"location,omitempty"`
+}
+
+// Memo is GET /v1/memos/{code}/{fn}/{input}: the memo of one (metered
+// code hash, function, input hash) at Height, with the result it holds.
+// A request for that call whose reads all still hold is answered from it
+// for 1 GAS, and so is such a step of a composite.
+type Memo struct {
+	CodeHash    string    `json:"code_hash"`
+	Fn          string    `json:"fn"`
+	InputHash   string    `json:"input_hash"`
+	Key         string    `json:"key"`            // market.MemoKey over its reads
+	RequestID   string    `json:"request_id"`     // whose resultChain entry holds the result
+	Step        uint32    `json:"step,omitempty"` // 0: the entry's result; i > 0: step i of its composite result
+	ResultHash  string    `json:"result_hash"`
+	Raw         []byte    `json:"raw"`    // the result (wasm.Result encoding); hashes to ResultHash
+	Stored      int64     `json:"stored"` // height it was stored at
+	Beneficiary string    `json:"beneficiary"`
+	Hits        uint64    `json:"hits"`
+	Height      int64     `json:"height"`
+	Location    *Location `json:"location,omitempty"` // proves the memo record (not Raw: Raw is checked by its hash)
 }
 
 // DataEntry is one key of a contract's namespace at a height: GET

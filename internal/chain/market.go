@@ -22,6 +22,7 @@ const (
 	pathData      = "/data"
 	pathDataRange = "/data/range"
 	pathParams    = "/params"
+	pathMemo      = "/memo"
 )
 
 // dataRangeQuery is the ledger's /data/range query (ledger.DataRangeQuery).
@@ -114,6 +115,33 @@ func (n *Node) Result(ctx context.Context, id [32]byte, height int64, prove bool
 	if prove {
 		if out.Location, err = n.location(op, state.NamespaceResults, res); err != nil {
 			return apitype.Result{}, err
+		}
+	}
+	return out, nil
+}
+
+// Memo returns the memo of (code, fn, input) at height (0 = latest) with
+// the result it holds, and with its Location when prove is set. Errors:
+// NotFound (no memo, or a height not stored), Invalid, Unavailable.
+func (n *Node) Memo(ctx context.Context, code [32]byte, fn string, input [32]byte, height int64, prove bool) (apitype.Memo, error) {
+	const op = "chain.memo"
+	data := append(append(append([]byte{}, code[:]...), input[:]...), fn...)
+	res, err := n.query(ctx, op, pathMemo, data, height, prove)
+	if err != nil {
+		return apitype.Memo{}, err
+	}
+	m, err := state.DecodeMemo(res.Value)
+	if err != nil {
+		return apitype.Memo{}, vmerr.Wrap(op, vmerr.Internal, err)
+	}
+	raw, err := hex.DecodeString(res.Info)
+	if err != nil {
+		return apitype.Memo{}, vmerr.Wrap(op, vmerr.Internal, err)
+	}
+	out := jobs.MemoView(m, code, fn, input, raw, res.Height)
+	if prove {
+		if out.Location, err = n.location(op, state.NamespaceMemos, res); err != nil {
+			return apitype.Memo{}, err
 		}
 	}
 	return out, nil

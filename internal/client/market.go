@@ -97,6 +97,48 @@ func (c *Client) Result(ctx context.Context, id string, height int64) (apitype.R
 	return out, nil
 }
 
+// Memo returns the memo of (code, fn, input) at height (0 = latest):
+// GET /v1/memos/{code}/{fn}/{input}, verified (VerifyMemo). Errors:
+// NotFound when there is no memo (or a height not stored), Unauthorized
+// when the answer does not verify.
+func (c *Client) Memo(ctx context.Context, code [32]byte, fn string, input [32]byte, height int64) (apitype.Memo, error) {
+	const op = "client.memo"
+	var out apitype.Memo
+	path := heightPath("/v1/memos/"+hex.EncodeToString(code[:])+"/"+url.PathEscape(fn)+"/"+hex.EncodeToString(input[:]), height)
+	if err := c.do(ctx, c.timeout, op, http.MethodGet, path, nil, &out); err != nil {
+		return apitype.Memo{}, err
+	}
+	if err := VerifyMemo(&out, code, fn, input); err != nil {
+		return apitype.Memo{}, vmerr.Wrap(op, vmerr.Unauthorized, err)
+	}
+	return out, nil
+}
+
+// VerifyMemo checks m's Location (see VerifyRequest about the AppHash):
+// it proves a memo record under state.MemoSlot(code, fn, input) whose
+// fields are m's, and Raw hashes to the record's result hash. Errors:
+// Invalid (no Location), Unauthorized, Decode.
+func VerifyMemo(m *apitype.Memo, code [32]byte, fn string, input [32]byte) error {
+	const op = "client.verify_memo"
+	raw, err := provedValue(op, m.Location, state.MemoSlot(code, fn, input))
+	if err != nil {
+		return err
+	}
+	rec, err := state.DecodeMemo(raw)
+	if err != nil {
+		return vmerr.Wrap(op, vmerr.Unauthorized, err)
+	}
+	sum := sha256.Sum256(m.Raw)
+	same := bytes.Equal(rec.ResultHash, sum[:]) && m.ResultHash == hex.EncodeToString(rec.ResultHash) &&
+		m.CodeHash == hex.EncodeToString(code[:]) && m.Fn == fn && m.InputHash == hex.EncodeToString(input[:]) &&
+		m.Key == hex.EncodeToString(rec.Key) && m.RequestID == hex.EncodeToString(rec.RequestId) && m.Step == rec.Step &&
+		m.Stored == rec.Height && m.Beneficiary == state.AddrText(rec.Beneficiary) && m.Hits == rec.Hits
+	if !same {
+		return vmerr.E(op, vmerr.Unauthorized, "memo of %s: the answer differs from its proved record", fn)
+	}
+	return nil
+}
+
 // Data reads key (non-empty) of contract's namespace at height (0 =
 // latest): GET /v1/state/{contract}/{hex key}. An absent key is not an
 // error: Found is false, with an absence proof. The Location is verified
@@ -277,6 +319,7 @@ func VerifyResult(res *apitype.Result, id [32]byte) error {
 	same := bytes.Equal(m.RequestId, id[:]) && res.RequestID == hex.EncodeToString(m.RequestId) &&
 		res.Status == m.Status && bytes.Equal(res.Raw, m.Result) && res.ResultHash == hexOrEmpty(m.ResultHash) &&
 		res.Applied == m.Applied && res.Refund == u64(m.Refund) && res.Cost == u64(m.Cost) && res.Seq == m.Seq &&
+		res.MemoFees == u64z(m.MemoFees) &&
 		res.Prev == hex.EncodeToString(m.Prev) && res.Contract == m.Contract && res.Fn == m.Fn &&
 		res.Settled == m.Height && res.Rounds == m.Rounds && len(res.Paid) == len(m.Paid)
 	for i := 0; same && i < len(m.Paid); i++ {
@@ -353,6 +396,13 @@ func heightPath(path string, height int64) string {
 }
 
 func u64(v uint64) string { return strconv.FormatUint(v, 10) }
+
+func u64z(v uint64) string {
+	if v == 0 {
+		return ""
+	}
+	return u64(v)
+}
 
 func hexOrEmpty(b []byte) string {
 	if len(b) == 0 {

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -70,6 +71,11 @@ func marketSetup(t testing.TB, send submitFunc, alice crypto.PrivKey, fee, deplo
 	r := wasm.Result{Output: []byte("hi"), GasUsed: 10, WriteSet: []wasm.Write{{Contract: "echo", Key: []byte("k"), Value: []byte("1")}}}
 	raw, _ := r.MarshalBinary()
 	send(miner, fee, &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: s[:], Result: raw, Start: sres.Height}}})
+	// A write-free result: it leaves the memo of echo("memo").
+	mres := send(alice, fee, apitest.Request("echo@^1", "echo", []byte("memo"), 1000, 1, 10, 1, 1, 50))
+	mid := id(mres)
+	raw, _ = (&wasm.Result{Output: []byte("memo"), GasUsed: 10}).MarshalBinary()
+	send(miner, fee, &txpb.Msg{Sum: &txpb.Msg_Result{Result: &txpb.Result{RequestId: mid[:], Result: raw, Start: mres.Height}}})
 	return hex.EncodeToString(a[:]), hex.EncodeToString(s[:])
 }
 
@@ -120,8 +126,23 @@ func TestMarketReadsVerify(t *testing.T) {
 	c := client.New(ts.URL)
 	open, settled := fakeMarket(t, b)
 	ctx := context.Background()
+	req, err := c.Request(ctx, open, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := hex.DecodeString(req.CodeHash)
+	if err != nil || len(code) != 32 {
+		t.Fatalf("code hash %q", req.CodeHash)
+	}
 
 	calls := map[string]func() error{
+		"memo": func() error {
+			m, err := c.Memo(ctx, [32]byte(code), "echo", sha256.Sum256([]byte("memo")), 0)
+			if err == nil && string(m.Raw) == "" {
+				t.Error("memo without its result")
+			}
+			return err
+		},
 		"request": func() error { _, err := c.Request(ctx, open, 0); return err },
 		"requests": func() error {
 			_, err := c.Requests(ctx, apitype.RequestQuery{Open: true})
@@ -153,6 +174,10 @@ func TestMarketReadsVerify(t *testing.T) {
 		{"data", "found_false"},
 		{"absent", "found_true"},
 		{"range", "range_value"},
+		{"memo", "raw"},
+		{"memo", "hits"},
+		{"memo", "value"},
+		{"memo", "noloc"},
 	} {
 		mode.Store(tc.mode)
 		err := calls[tc.call]()
@@ -172,6 +197,9 @@ func TestMarketReadsVerify(t *testing.T) {
 	}
 	if _, err := c.Result(ctx, open, 0); vmerr.KindOf(err) != vmerr.NotFound {
 		t.Errorf("Result(open): %v", err)
+	}
+	if _, err := c.Memo(ctx, [32]byte(code), "echo", sha256.Sum256([]byte("never")), 0); vmerr.KindOf(err) != vmerr.NotFound {
+		t.Errorf("Memo(no such memo): %v", err)
 	}
 }
 
@@ -203,6 +231,8 @@ func tamper(mode string, v map[string]any) {
 		v["result_hash"] = strings.Repeat("00", 32)
 	case "status":
 		v["status"] = "expired"
+	case "hits":
+		v["hits"] = 7
 	case "data_value":
 		v["value"] = "Mg==" // "2"
 	case "data_version":

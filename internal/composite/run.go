@@ -30,7 +30,17 @@ type StepResult struct {
 	Fn       string
 	Input    []byte
 	Result   *wasm.Result
+	CodeHash [32]byte // the step's metered module
+	Hit      bool     // a memo answered the step (Result is the memo's)
 }
+
+// Memos answers a step from a memo: the stored result of fn of the metered
+// module whose hash is code, on an input whose SHA-256 is input, provided
+// every read it records still holds in the state the run reads (the
+// implementation checks that; Run refuses on its own a memo that read a key
+// the composite wrote earlier). nil, nil means no memo. Its errors are host
+// failures: Run returns them.
+type Memos func(ctx context.Context, code [32]byte, fn string, input [32]byte) (*wasm.Result, error)
 
 // Result is the outcome of a composite run: Result is the composite as one
 // call result, Steps the steps that ran, in execution order.
@@ -72,6 +82,18 @@ type Result struct {
 // or m is not pinned (vmerr.Invalid); there is then no result. m must be a
 // manifest ParseManifest returned and Pin pinned; Run does not check it again.
 func Run(ctx context.Context, rt *wasm.Runtime, m *Manifest, load Loader, req wasm.Request) (*Result, error) {
+	return RunMemos(ctx, rt, m, load, req, nil)
+}
+
+// RunMemos is Run where memos (when not nil) may answer steps. A step a
+// memo answers does not run and uses no gas; its output, reads, logs and
+// events are the memo's. The result's Steps records every step that ran
+// or hit, in order (wasm.Step): code hash, function and input hash, Hit,
+// and the step's own result when it ran and may become a memo
+// (wasm.StepMemoizable, at most wasm.MaxStepResult bytes encoded). Result
+// is Context when a step's result is. Every miner reads the same state, so
+// every honest miner hits the same memos and the results agree.
+func RunMemos(ctx context.Context, rt *wasm.Runtime, m *Manifest, load Loader, req wasm.Request, memos Memos) (*Result, error) {
 	const op = "composite.run"
 	names := make([]string, len(m.Steps))
 	for i, s := range m.Steps {
@@ -118,18 +140,25 @@ func Run(ctx context.Context, rt *wasm.Runtime, m *Manifest, load Loader, req wa
 		if err != nil {
 			return nil, vmerr.Wrap(op, vmerr.KindOf(err), fmt.Errorf("step %q: load %s@%s: %w", s.ID, names[i], s.Version, err))
 		}
-		sub := wasm.Request{
-			Fn: s.Fn, Input: in, GasLimit: req.GasLimit - min(r.out.Result.GasUsed, req.GasLimit),
-			Caller: req.Contract, Contract: names[i], Height: req.Height, Time: req.Time,
-			Seed:  stepSeed(req.Seed, s.ID),
-			State: r.ov.state(names[i], st), Contracts: resolver, Depth: req.Depth,
-		}
-		res, err := rt.Call(ctx, mod, sub)
+		res, hit, err := r.memo(ctx, memos, mod.Hash(), s.Fn, in, req.GasLimit-min(r.out.Result.GasUsed, req.GasLimit))
 		if err != nil {
-			return nil, vmerr.Wrap(op, vmerr.KindOf(err), fmt.Errorf("step %q: %w", s.ID, err))
+			return nil, vmerr.Wrap(op, vmerr.KindOf(err), fmt.Errorf("step %q: memo: %w", s.ID, err))
 		}
-		r.out.Steps = append(r.out.Steps, StepResult{ID: s.ID, Contract: names[i], Version: s.Version, Fn: s.Fn, Input: in, Result: res})
-		r.out.Result.GasUsed += res.GasUsed
+		if !hit {
+			sub := wasm.Request{
+				Fn: s.Fn, Input: in, GasLimit: req.GasLimit - min(r.out.Result.GasUsed, req.GasLimit),
+				Caller: req.Contract, Contract: names[i], Height: req.Height, Time: req.Time,
+				Seed:  stepSeed(req.Seed, s.ID),
+				State: r.ov.state(names[i], st), Contracts: resolver, Depth: req.Depth,
+			}
+			if res, err = rt.Call(ctx, mod, sub); err != nil {
+				return nil, vmerr.Wrap(op, vmerr.KindOf(err), fmt.Errorf("step %q: %w", s.ID, err))
+			}
+			r.out.Result.GasUsed += res.GasUsed
+		}
+		r.out.Steps = append(r.out.Steps, StepResult{ID: s.ID, Contract: names[i], Version: s.Version, Fn: s.Fn, Input: in,
+			Result: res, CodeHash: mod.Hash(), Hit: hit})
+		r.out.Result.Context = r.out.Result.Context || res.Context
 		r.addReads(res.ReadSet)
 		r.out.Result.Logs = append(r.out.Result.Logs, res.Logs...)
 		if res.Status != wasm.StatusOK {
@@ -162,7 +191,44 @@ func Run(ctx context.Context, rt *wasm.Runtime, m *Manifest, load Loader, req wa
 	}
 	res.WriteSet = r.ov.writeSet()
 	r.sortReads()
+	r.recordSteps()
 	return r.out, nil
+}
+
+// memo asks memos for a memo of the step (code, fn, input) and keeps it
+// unless it used more gas than the step's budget (run, the step would
+// have run out of gas) or read a key the composite wrote earlier (its
+// reads would then not be of stored state).
+func (r *run) memo(ctx context.Context, memos Memos, code [32]byte, fn string, input []byte, budget uint64) (*wasm.Result, bool, error) {
+	if memos == nil {
+		return nil, false, nil
+	}
+	res, err := memos(ctx, code, fn, sha256.Sum256(input))
+	if err != nil || res == nil || res.GasUsed > budget {
+		return nil, false, err
+	}
+	for _, rd := range res.ReadSet {
+		if r.ov.has(ckey{rd.Contract, string(rd.Key)}) {
+			return nil, false, nil
+		}
+	}
+	return res, true, nil
+}
+
+// recordSteps fills the composite result's Steps (wasm.Step) from the
+// steps that ran or hit.
+func (r *run) recordSteps() {
+	res := r.out.Result
+	res.Steps = make([]wasm.Step, len(r.out.Steps))
+	for i, s := range r.out.Steps {
+		st := wasm.Step{CodeHash: s.CodeHash, Fn: s.Fn, InputHash: sha256.Sum256(s.Input), Hit: s.Hit}
+		if !s.Hit && wasm.StepMemoizable(s.Result) {
+			if enc, err := s.Result.MarshalBinary(); err == nil && len(enc) <= wasm.MaxStepResult {
+				st.Result = enc
+			}
+		}
+		res.Steps[i] = st
+	}
 }
 
 // ckey identifies a key of a contract namespace.
@@ -187,6 +253,7 @@ func (r *run) fail(st wasm.Status, msg string) *Result {
 	res.Error = truncate(msg, r.maxErr)
 	res.Output, res.WriteSet, res.Events = nil, nil, nil
 	r.sortReads()
+	r.recordSteps()
 	return r.out
 }
 

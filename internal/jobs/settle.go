@@ -21,9 +21,10 @@ import (
 // that read a key since rewritten is stale: nothing is applied or paid
 // and the request is re-offered (a new round from this block) until its
 // deadline. Otherwise the write set is applied, the agreeing miners are
-// paid by market.Settle, the requester gets the rest of the escrow back,
-// disagreeing miners are marked, the memo is stored and the result goes on
-// the resultChain.
+// paid by market.Settle, the memos that answered composite steps are paid
+// their fee (payStepHits), the requester gets the rest of the escrow back,
+// disagreeing miners are marked, the memos are stored and the result goes
+// on the resultChain.
 func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement, late [][]byte) ([]Event, error) {
 	const op = "jobs.settle"
 	id := id32(m.Id)
@@ -63,8 +64,13 @@ func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement, late
 	if err != nil {
 		return nil, vmerr.Wrap(op, vmerr.Internal, err) // reveals are checked against the limit
 	}
+	hits, err := payStepHits(env, &res, pay.Refund)
+	if err != nil {
+		return nil, err
+	}
+	pay.Refund -= hits
 	rec := &statepb.Result{Status: StatusSettled, ResultHash: bytes.Clone(a.Result[:]), Result: raw, Applied: res.Status == wasm.StatusOK,
-		Refund: pay.Refund, Cost: m.Escrow - pay.Refund, Unrevealed: late}
+		Refund: pay.Refund, Cost: m.Escrow - pay.Refund, Unrevealed: late, MemoFees: hits}
 	for _, p := range pay.Miners {
 		if err := env.Bank.Move(op, env.Escrow, p.Miner, p.Reward+p.Gas); err != nil {
 			return nil, err
@@ -83,7 +89,7 @@ func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement, late
 		}
 		rec.Disagreed = append(rec.Disagreed, bytes.Clone(d[:]))
 	}
-	if err := storeMemo(env, m, &res, a.Result, pay.Miners[0].Miner); err != nil {
+	if err := storeMemos(env, m, &res, a.Result, pay.Miners[0].Miner); err != nil {
 		return nil, err
 	}
 	j.Settled = true

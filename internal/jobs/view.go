@@ -49,7 +49,7 @@ func ResultView(m *statepb.Result, h int64) apitype.Result {
 	out := apitype.Result{
 		RequestID: hex.EncodeToString(m.RequestId), Status: m.Status, Contract: m.Contract, Fn: m.Fn,
 		Requester: addrHex(m.Requester), Applied: m.Applied, Memo: m.Status == StatusMemo,
-		Raw: m.Result, Paid: make([]apitype.Payment, len(m.Paid)), Refund: u64(m.Refund), Cost: u64(m.Cost),
+		Raw: m.Result, Paid: make([]apitype.Payment, len(m.Paid)), Refund: u64(m.Refund), Cost: u64(m.Cost), MemoFees: u64z(m.MemoFees),
 		Rounds: m.Rounds, Seq: m.Seq, Prev: hex.EncodeToString(m.Prev), Settled: m.Height, Height: h,
 	}
 	if len(m.ResultHash) > 0 {
@@ -74,6 +74,24 @@ func ResultView(m *statepb.Result, h int64) apitype.Result {
 }
 
 func u64(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// u64z is u64, but empty for 0 (a field most entries leave out).
+func u64z(v uint64) string {
+	if v == 0 {
+		return ""
+	}
+	return u64(v)
+}
+
+// MemoView is the API form of memo, the memo of (code, fn, input) read at
+// height h, holding the result raw.
+func MemoView(memo *statepb.Memo, code [32]byte, fn string, input [32]byte, raw []byte, h int64) apitype.Memo {
+	return apitype.Memo{
+		CodeHash: hex.EncodeToString(code[:]), Fn: fn, InputHash: hex.EncodeToString(input[:]), Key: hex.EncodeToString(memo.Key),
+		RequestID: hex.EncodeToString(memo.RequestId), Step: memo.Step, ResultHash: hex.EncodeToString(memo.ResultHash),
+		Raw: raw, Stored: memo.Height, Beneficiary: addrHex(memo.Beneficiary), Hits: memo.Hits, Height: h,
+	}
+}
 
 func addrHex(b []byte) string { return state.AddrText(b) }
 

@@ -170,6 +170,9 @@ func checkResult(env Env, m *statepb.Request, raw []byte) ([32]byte, error) {
 	if res.GasUsed > m.GasLimit {
 		return [32]byte{}, vmerr.E(op, vmerr.Invalid, "result used %d gas; the request's limit is %d", res.GasUsed, m.GasLimit)
 	}
+	if len(res.Steps) > 0 && !m.Composite {
+		return [32]byte{}, vmerr.E(op, vmerr.Invalid, "result records composite steps; %s@%s is not a composite", m.Name, m.Version)
+	}
 	if err := checkWrites(env.S, res.WriteSet); err != nil {
 		return [32]byte{}, err
 	}

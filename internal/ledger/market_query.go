@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
@@ -22,6 +23,7 @@ const (
 	PathResult    = "/result"     // Data: 32-byte request id
 	PathData      = "/data"       // Data: contract name, 0x00, key
 	PathDataRange = "/data/range" // Data: DataRangeQuery JSON
+	PathMemo      = "/memo"       // Data: code hash (32), input hash (32), function name
 )
 
 // Limits of the /data and /data/range queries.
@@ -62,6 +64,10 @@ type DataRangeQuery struct {
 //     not an error: with Prove, the op is then an absence proof. Invalid
 //     for data that is not a valid contract name, 0x00 and a key of 1 to
 //     MaxDataKey bytes.
+//   - /memo: Key = state.MemoSlot, Value = the statepb.Memo record (proved
+//     when asked); Info = the result it holds, in hex (its entry's result
+//     or one step of it, jobs.MemoAt). Invalid for data shorter than 65
+//     bytes, NotFound when there is no memo.
 //   - /data/range: Value = state.EncodeList of the stored values of the
 //     present keys in range (DataRangeQuery); ProofOps holds one proof op
 //     per item, its Key the item's store key, whether or not Prove is
@@ -104,6 +110,23 @@ func queryMarket(t *iavl.ImmutableTree, req *abcitypes.QueryRequest, resp *abcit
 		}
 		resp.Value, resp.Info = state.EncodeList(raws), next
 		return proveEach(t, req.Prove, keys, resp)
+	case PathMemo:
+		if len(req.Data) < 65 {
+			return vmerr.E(op, vmerr.Invalid, "%s wants a code hash, an input hash and a function name as data", req.Path)
+		}
+		code, input, fn := [32]byte(req.Data[:32]), [32]byte(req.Data[32:64]), string(req.Data[64:])
+		memo, _, raw, err := jobs.MemoAt(r, code, fn, input)
+		if err != nil {
+			return queryErr(op, err)
+		}
+		if memo == nil {
+			return vmerr.E(op, vmerr.NotFound, "no memo of %s on that code and input", fn)
+		}
+		resp.Key, resp.Info = state.MemoSlot(code, fn, input), hex.EncodeToString(raw)
+		if resp.Value, err = r.Get(resp.Key); err != nil {
+			return queryErr(op, err)
+		}
+		return proveEach(t, req.Prove, [][]byte{resp.Key}, resp)
 	case PathData:
 		name, key, err := ParseDataQuery(req.Data)
 		if err != nil {

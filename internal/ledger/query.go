@@ -36,7 +36,7 @@ const ProofOpType = "ics23:iavl"
 //   - /supply: Value = the Supply JSON.
 //   - the contract registry's paths (queryContracts) and the miner
 //     registry's, /miner and /miners (queryMiners); the execution
-//     market's, /request, /requests, /result, /data and /data/range
+//     market's, /request, /requests, /result, /data, /data/range and /memo
 //     (queryMarket).
 //
 // Errors are responses with a non-zero Code, never Go errors: Invalid (bad
@@ -54,7 +54,7 @@ func (a *App) query(req *abcitypes.QueryRequest) (*abcitypes.QueryResponse, erro
 	const op = "ledger.query"
 	switch req.Path {
 	case PathAccount, PathParams, PathSupply, PathContract, PathVersion, PathVersions, PathContracts, PathCode,
-		PathMiner, PathMiners, PathRequest, PathRequests, PathResult, PathData, PathDataRange:
+		PathMiner, PathMiners, PathRequest, PathRequests, PathResult, PathData, PathDataRange, PathMemo:
 	default:
 		return nil, vmerr.E(op, vmerr.NotFound, "unknown query path %q (want %s, %s or %s)", req.Path, PathAccount, PathParams, PathSupply)
 	}
@@ -120,7 +120,7 @@ func (a *App) query(req *abcitypes.QueryRequest) (*abcitypes.QueryResponse, erro
 		if err := queryMiners(t, req, resp); err != nil {
 			return nil, err
 		}
-	case PathRequest, PathRequests, PathResult, PathData, PathDataRange:
+	case PathRequest, PathRequests, PathResult, PathData, PathDataRange, PathMemo:
 		if err := queryMarket(t, req, resp); err != nil {
 			return nil, err
 		}

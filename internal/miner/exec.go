@@ -43,6 +43,9 @@ type Data interface {
 	// DataRange returns up to limit entries with start <= key < end (an
 	// empty end: no bound) in key order at height.
 	DataRange(ctx context.Context, contract string, start, end []byte, limit int, height int64) (apitype.DataRange, error)
+	// Memo returns the memo of (code, fn, input) at height with the
+	// result it holds (Raw); NotFound when there is none.
+	Memo(ctx context.Context, code [32]byte, fn string, input [32]byte, height int64) (apitype.Memo, error)
 }
 
 // Executor turns an offered request into its result, the way every honest
@@ -197,7 +200,7 @@ func (e *Executor) Execute(ctx context.Context, r apitype.Request) (*wasm.Result
 			}
 			return m, e.state(ctx, name, r.Start), nil
 		}
-		out, err := composite.Run(ctx, g.rt, man, load, req)
+		out, err := composite.RunMemos(ctx, g.rt, man, load, req, e.memos(r.Start))
 		if err != nil {
 			return nil, nil, zero, err
 		}
@@ -208,6 +211,40 @@ func (e *Executor) Execute(ctx context.Context, r apitype.Request) (*wasm.Result
 		return nil, nil, zero, err
 	}
 	return res, raw, sha256.Sum256(raw), nil
+}
+
+// memos answers composite steps from the memos that hold at height:
+// the node's memo of the step's (code, fn, input) at that height, when it
+// may stand for a step (wasm.StepMemoizable) and every read it records
+// still has its version at that height. Every honest miner reads the same
+// height, so all hit the same memos.
+func (e *Executor) memos(height int64) composite.Memos {
+	return func(ctx context.Context, code [32]byte, fn string, input [32]byte) (*wasm.Result, error) {
+		m, err := e.data.Memo(ctx, code, fn, input, height)
+		switch {
+		case vmerr.KindOf(err) == vmerr.NotFound:
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		var res wasm.Result
+		if err := res.UnmarshalBinary(m.Raw); err != nil {
+			return nil, vmerr.Wrap("miner.memo", vmerr.Internal, fmt.Errorf("memo of %s: %w", fn, err))
+		}
+		if !wasm.StepMemoizable(&res) {
+			return nil, nil
+		}
+		for _, rd := range res.ReadSet {
+			d, err := e.data.Data(ctx, rd.Contract, rd.Key, height)
+			if err != nil {
+				return nil, err
+			}
+			if d.Found != rd.Found || d.Found && d.Version != rd.Version {
+				return nil, nil
+			}
+		}
+		return &res, nil
+	}
 }
 
 // callOf is the wasm.Request of offer r, without State and Contracts.

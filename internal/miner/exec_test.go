@@ -383,3 +383,42 @@ func TestExecuteCacheBound(t *testing.T) {
 		t.Fatalf("%d code fetches: the cache is not bounded", code.fetches)
 	}
 }
+
+// TestExecuteStepMemos: the executor answers a composite step from the
+// node's memo at the start height when its reads still hold there (the
+// step does not run; the output is the same), and not when a read is stale.
+func TestExecuteStepMemos(t *testing.T) {
+	ctx := context.Background()
+	w := sharedWorld(t)
+	w.data.ns("counter").Set([]byte("count"), []byte("5"), 3)
+	t.Cleanup(func() {
+		w.data.mu.Lock()
+		w.data.memos = nil
+		w.data.mu.Unlock()
+	})
+	r := offer(w.vs["c3@1.0.0"], composite.RunFn, `{"delta":5,"who":"ada"}`)
+	first, _, _, err := w.exec.Execute(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	greet, fib := first.Steps[2], first.Steps[1]
+	if len(greet.Result) == 0 || first.Steps[0].Result != nil { // inc writes: not recordable
+		t.Fatalf("steps recorded: greet %d bytes, inc %d bytes", len(greet.Result), len(first.Steps[0].Result))
+	}
+	var greetRes wasm.Result
+	if err := greetRes.UnmarshalBinary(greet.Result); err != nil {
+		t.Fatal(err)
+	}
+	w.data.setMemo(greet.CodeHash, greet.Fn, greet.InputHash, &greetRes)
+	stale := wasm.Result{Status: wasm.StatusOK, Output: []byte("1"), ReadSet: []wasm.Read{{Contract: "counter", Key: []byte("other"), Found: true, Version: 99}}}
+	w.data.setMemo(fib.CodeHash, fib.Fn, fib.InputHash, &stale)
+	second, _, _, err := w.exec.Execute(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(second.Output, first.Output) || !second.Steps[2].Hit || second.Steps[1].Hit ||
+		second.GasUsed != first.GasUsed-greetRes.GasUsed {
+		t.Fatalf("with memos: output %s, hits %v %v, gas %d (want %d)", second.Output, second.Steps[1].Hit, second.Steps[2].Hit,
+			second.GasUsed, first.GasUsed-greetRes.GasUsed)
+	}
+}

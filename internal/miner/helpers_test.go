@@ -168,6 +168,37 @@ type memData struct {
 	mu      sync.Mutex
 	states  map[string]*wasm.MemState
 	heights map[int64]int
+	memos   map[memoKey][]byte // (code, fn, input) → the memo's result encoding
+}
+
+type memoKey struct {
+	code  [32]byte
+	fn    string
+	input [32]byte
+}
+
+// setMemo makes res the memo of (code, fn, input) at every height.
+func (d *memData) setMemo(code [32]byte, fn string, input [32]byte, res *wasm.Result) {
+	raw, err := res.MarshalBinary()
+	if err != nil {
+		panic(err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.memos == nil {
+		d.memos = map[memoKey][]byte{}
+	}
+	d.memos[memoKey{code, fn, input}] = raw
+}
+
+func (d *memData) Memo(_ context.Context, code [32]byte, fn string, input [32]byte, height int64) (apitype.Memo, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	raw, ok := d.memos[memoKey{code, fn, input}]
+	if !ok {
+		return apitype.Memo{}, vmerr.E("memdata.memo", vmerr.NotFound, "no memo")
+	}
+	return apitype.Memo{Fn: fn, Raw: raw, Height: height}, nil
 }
 
 func newMemData() *memData {

@@ -68,6 +68,7 @@ var abiFuncs = []hostFn{
 	}},
 	{"caller", nil, sig(i32), func(f *frame, s []uint64) {
 		f.enter(GasHostCall, uint64(len(f.req.Caller)))
+		f.t.context = true
 		f.ret = []byte(f.req.Caller)
 		s[0] = uint64(len(f.ret))
 	}},
@@ -162,14 +163,17 @@ var abiFuncs = []hostFn{
 	}},
 	{"height", nil, sig(i64), func(f *frame, s []uint64) {
 		f.enter(GasHostCall, 0)
+		f.t.context = true
 		s[0] = uint64(f.req.Height)
 	}},
 	{"time", nil, sig(i64), func(f *frame, s []uint64) {
 		f.enter(GasHostCall, 0)
+		f.t.context = true
 		s[0] = uint64(f.req.Time)
 	}},
 	{"seed", sig(i32), nil, func(f *frame, s []uint64) {
 		f.enter(GasHostCall, 32)
+		f.t.context = true
 		f.write(u32(s[0]), f.req.Seed[:])
 	}},
 	{"gas_left", nil, sig(i64), func(f *frame, s []uint64) {

@@ -47,7 +47,7 @@ func (r *Runtime) Call(ctx context.Context, m *Module, req Request) (*Result, er
 		return nil, err
 	}
 	t.flushStdio()
-	res := &Result{Status: out.status, GasUsed: out.gasUsed, Error: out.msg, Logs: t.logs}
+	res := &Result{Status: out.status, GasUsed: out.gasUsed, Error: out.msg, Logs: t.logs, Context: t.context}
 	res.ReadSet = t.readSet()
 	if out.status == StatusOK {
 		res.Output = out.output
@@ -465,6 +465,7 @@ type txn struct {
 	writes    int
 	hostCalls int
 	pending   [2][]byte // partial lines of stdout and stderr
+	context   bool      // the caller, height, time or seed was read (Result.Context)
 }
 
 type ckey struct{ contract, key string }

@@ -105,6 +105,52 @@ type Result struct {
 	Logs     []string `json:"logs"`
 	Events   []Event  `json:"events"`
 	Error    string   `json:"error,omitempty"`
+	// Context is set when the call, or a contract it called, read its
+	// caller, height, time or seed through the vm ABI: the result depends
+	// on more than code, function, input and state, so it is never
+	// memoized. (The WASI clock and random_get do not set it: language
+	// runtimes read them on their own.)
+	Context bool `json:"context,omitempty"`
+	// Steps is set on a composite's result only: one entry per step that
+	// ran, in order.
+	Steps []Step `json:"steps,omitempty"`
+}
+
+// Step is what a composite's result records of one step, for memos: which
+// call it was, whether a memo answered it, and, when it may become a memo
+// itself, its own result.
+type Step struct {
+	CodeHash  [32]byte `json:"code_hash"` // the step's metered module (Module.Hash)
+	Fn        string   `json:"fn"`
+	InputHash [32]byte `json:"input_hash"` // SHA-256 of the input the step got
+	// Hit is set when a memo answered the step: it did not run and used
+	// no gas; its reads are in the composite's read set.
+	Hit bool `json:"hit,omitempty"`
+	// Result is the canonical encoding of the step's own result when the
+	// step ran and that result may be memoized (StepMemoizable); empty
+	// otherwise.
+	Result []byte `json:"result,omitempty"`
+}
+
+// MaxStepResult bounds Step.Result: a larger step result is not recorded
+// (and so not memoized), which keeps a composite's result within the
+// size a transaction may carry.
+const MaxStepResult = 16 << 10
+
+// StepMemoizable reports whether r, a step's own result, may be replayed
+// as a memo: it is ok, wrote nothing, did not read its context, and every
+// value it read came from stored state (a value served by an earlier
+// step's writes has version 0).
+func StepMemoizable(r *Result) bool {
+	if r.Status != StatusOK || len(r.WriteSet) > 0 || r.Context || len(r.Steps) > 0 {
+		return false
+	}
+	for _, rd := range r.ReadSet {
+		if rd.Found && rd.Version == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // resultMagic starts every encoded Result; the digit is the encoding version.
@@ -161,6 +207,21 @@ func (r *Result) MarshalBinary() ([]byte, error) {
 		b = appendBytes(b, []byte(e.Topic))
 		b = appendBytes(b, e.Data)
 	}
+	if !r.Context && len(r.Steps) == 0 {
+		return b, nil // no trailer: the original VMR1 form
+	}
+	b = append(b, boolByte(r.Context))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(r.Steps)))
+	for _, st := range r.Steps {
+		if st.Hit && len(st.Result) > 0 {
+			return nil, vmerr.E("wasm.result", vmerr.Invalid, "step %s: a memo hit carries no result", st.Fn)
+		}
+		b = append(b, st.CodeHash[:]...)
+		b = appendBytes(b, []byte(st.Fn))
+		b = append(b, st.InputHash[:]...)
+		b = append(b, boolByte(st.Hit))
+		b = appendBytes(b, st.Result)
+	}
 	return b, nil
 }
 
@@ -207,6 +268,11 @@ func (r *Result) UnmarshalBinary(data []byte) error {
 	n = d.count()
 	for i := 0; i < n && d.err == nil; i++ {
 		out.Events = append(out.Events, Event{Contract: string(d.bytes()), Topic: string(d.bytes()), Data: d.bytes()})
+	}
+	if d.err == nil && len(d.b) > 0 {
+		if err := d.trailer(&out); err != nil {
+			return err
+		}
 	}
 	if d.err != nil {
 		return d.err
@@ -268,6 +334,36 @@ func boolByte(v bool) byte {
 type decoder struct {
 	b   []byte
 	err error
+}
+
+// trailer decodes the optional context flag and steps, present only when
+// one of them is set. A step's result must itself be a canonical,
+// memoizable (StepMemoizable) result of at most MaxStepResult bytes.
+func (d *decoder) trailer(out *Result) error {
+	out.Context = d.boolean()
+	n := d.count()
+	if d.err == nil && !out.Context && n == 0 {
+		return d.fail("empty trailer")
+	}
+	for i := 0; i < n && d.err == nil; i++ {
+		var st Step
+		copy(st.CodeHash[:], d.take(32))
+		st.Fn = string(d.bytes())
+		copy(st.InputHash[:], d.take(32))
+		st.Hit = d.boolean()
+		st.Result = d.bytes()
+		if d.err != nil {
+			break
+		}
+		if len(st.Result) > 0 {
+			var sr Result
+			if st.Hit || len(st.Result) > MaxStepResult || sr.UnmarshalBinary(st.Result) != nil || !StepMemoizable(&sr) {
+				return d.fail(fmt.Sprintf("step %d: result not recordable", i))
+			}
+		}
+		out.Steps = append(out.Steps, st)
+	}
+	return d.err
 }
 
 func (d *decoder) fail(msg string) error {

@@ -101,6 +101,9 @@ func FuzzResultDecode(f *testing.F) {
 	f.Add(enc)
 	empty, _ := (&wasm.Result{Status: wasm.StatusTrap}).MarshalBinary()
 	f.Add(empty)
+	step, _ := (&wasm.Result{Status: wasm.StatusOK, Output: []byte("s")}).MarshalBinary()
+	steps, _ := (&wasm.Result{Status: wasm.StatusOK, Context: true, Steps: []wasm.Step{{Fn: "f", Result: step}, {Fn: "g", Hit: true}}}).MarshalBinary()
+	f.Add(steps)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r wasm.Result
 		if err := r.UnmarshalBinary(data); err != nil {

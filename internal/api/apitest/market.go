@@ -108,6 +108,38 @@ func (b *Backend) Result(ctx context.Context, id [32]byte, height int64, prove b
 	return out, nil
 }
 
+// Memo returns the memo of (code, fn, input) at height (0 = latest) with
+// the result it holds. Errors: NotFound (no memo, a height not stored).
+func (b *Backend) Memo(ctx context.Context, code [32]byte, fn string, input [32]byte, height int64, prove bool) (apitype.Memo, error) {
+	const op = "apitest.memo"
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	it, height, err := b.view(ctx, op, height)
+	if err != nil {
+		return apitype.Memo{}, err
+	}
+	r := registry.TreeReader{T: it}
+	memo, _, raw, err := jobs.MemoAt(r, code, fn, input)
+	if err != nil {
+		return apitype.Memo{}, err
+	}
+	if memo == nil {
+		return apitype.Memo{}, vmerr.E(op, vmerr.NotFound, "no memo of %s on that code and input", fn)
+	}
+	out := jobs.MemoView(memo, code, fn, input, raw, height)
+	if prove {
+		key := state.MemoSlot(code, fn, input)
+		stored, err := r.Get(key)
+		if err != nil {
+			return apitype.Memo{}, err
+		}
+		if out.Location, err = b.locate(it, height, state.NamespaceMemos, key, stored); err != nil {
+			return apitype.Memo{}, err
+		}
+	}
+	return out, nil
+}
+
 // Data returns key of contract's namespace at height (0 = latest); an
 // absent key is Found false, its Location an absence proof. Errors:
 // Invalid (name, key), NotFound (a height not stored).

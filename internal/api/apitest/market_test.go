@@ -40,6 +40,10 @@ func (o overHTTP) Data(ctx context.Context, contract string, key []byte, height 
 	return o.c.Data(ctx, contract, key, height)
 }
 
+func (o overHTTP) Memo(ctx context.Context, code [32]byte, fn string, input [32]byte, height int64, _ bool) (apitype.Memo, error) {
+	return o.c.Memo(ctx, code, fn, input, height)
+}
+
 func (o overHTTP) DataRange(ctx context.Context, contract string, start, end []byte, limit int, height int64) (apitype.DataRange, error) {
 	return o.c.DataRange(ctx, contract, start, end, limit, height)
 }

@@ -454,7 +454,8 @@ type Result struct {
 	Requester     []byte                 `protobuf:"bytes,14,opt,name=requester,proto3" json:"requester,omitempty"`
 	Contract      string                 `protobuf:"bytes,15,opt,name=contract,proto3" json:"contract,omitempty"` // name@version that ran
 	Fn            string                 `protobuf:"bytes,16,opt,name=fn,proto3" json:"fn,omitempty"`
-	Rounds        uint32                 `protobuf:"varint,17,opt,name=rounds,proto3" json:"rounds,omitempty"` // rounds it took (stale reads re-offer)
+	Rounds        uint32                 `protobuf:"varint,17,opt,name=rounds,proto3" json:"rounds,omitempty"`                     // rounds it took (stale reads re-offer)
+	MemoFees      uint64                 `protobuf:"varint,18,opt,name=memo_fees,json=memoFees,proto3" json:"memo_fees,omitempty"` // GAS paid to memo beneficiaries for composite steps memos answered (part of cost)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -608,6 +609,13 @@ func (x *Result) GetRounds() uint32 {
 	return 0
 }
 
+func (x *Result) GetMemoFees() uint64 {
+	if x != nil {
+		return x.MemoFees
+	}
+	return 0
+}
+
 // Memo is the latest memoizable result of one (code, fn, input), under
 // state.MemoKey(code hash, fn, input hash).
 type Memo struct {
@@ -618,6 +626,7 @@ type Memo struct {
 	Height        int64                  `protobuf:"varint,4,opt,name=height,proto3" json:"height,omitempty"`          // when stored
 	Beneficiary   []byte                 `protobuf:"bytes,5,opt,name=beneficiary,proto3" json:"beneficiary,omitempty"` // the miner paid the first tier; receives each hit's 1 GAS
 	Hits          uint64                 `protobuf:"varint,6,opt,name=hits,proto3" json:"hits,omitempty"`
+	Step          uint32                 `protobuf:"varint,7,opt,name=step,proto3" json:"step,omitempty"` // 0: the entry's result; i > 0: step i of its composite result (wasm.Step.Result)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -690,6 +699,13 @@ func (x *Memo) GetBeneficiary() []byte {
 func (x *Memo) GetHits() uint64 {
 	if x != nil {
 		return x.Hits
+	}
+	return 0
+}
+
+func (x *Memo) GetStep() uint32 {
+	if x != nil {
+		return x.Step
 	}
 	return 0
 }
@@ -795,7 +811,7 @@ const file_proto_vm_state_v1_market_proto_rawDesc = "" +
 	"\aPayment\x12\x14\n" +
 	"\x05miner\x18\x01 \x01(\fR\x05miner\x12\x16\n" +
 	"\x06reward\x18\x02 \x01(\x04R\x06reward\x12\x10\n" +
-	"\x03gas\x18\x03 \x01(\x04R\x03gas\"\xc6\x03\n" +
+	"\x03gas\x18\x03 \x01(\x04R\x03gas\"\xe3\x03\n" +
 	"\x06Result\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\fR\trequestId\x12\x16\n" +
@@ -818,7 +834,8 @@ const file_proto_vm_state_v1_market_proto_rawDesc = "" +
 	"\trequester\x18\x0e \x01(\fR\trequester\x12\x1a\n" +
 	"\bcontract\x18\x0f \x01(\tR\bcontract\x12\x0e\n" +
 	"\x02fn\x18\x10 \x01(\tR\x02fn\x12\x16\n" +
-	"\x06rounds\x18\x11 \x01(\rR\x06rounds\"\xa6\x01\n" +
+	"\x06rounds\x18\x11 \x01(\rR\x06rounds\x12\x1b\n" +
+	"\tmemo_fees\x18\x12 \x01(\x04R\bmemoFees\"\xba\x01\n" +
 	"\x04Memo\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x1d\n" +
 	"\n" +
@@ -827,7 +844,8 @@ const file_proto_vm_state_v1_market_proto_rawDesc = "" +
 	"resultHash\x12\x16\n" +
 	"\x06height\x18\x04 \x01(\x03R\x06height\x12 \n" +
 	"\vbeneficiary\x18\x05 \x01(\fR\vbeneficiary\x12\x12\n" +
-	"\x04hits\x18\x06 \x01(\x04R\x04hits\"1\n" +
+	"\x04hits\x18\x06 \x01(\x04R\x04hits\x12\x12\n" +
+	"\x04step\x18\a \x01(\rR\x04step\"1\n" +
 	"\tChainHead\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\fR\x04hashB6Z4github.com/virtual-machine/vm/internal/state/statepbb\x06proto3"
