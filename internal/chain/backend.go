@@ -225,7 +225,7 @@ func (n *Node) committedResult(h tx.Hash) (txResult, bool, error) {
 	if err != nil || !ok {
 		return txResult{}, false, err
 	}
-	resp, err := n.env.StateStore.LoadFinalizeBlockResponse(height)
+	resp, err := n.idx.results(height)
 	if err != nil {
 		return txResult{}, false, err
 	}
@@ -317,14 +317,22 @@ func (n *Node) Tx(_ context.Context, hash tx.Hash) (apitype.Tx, error) {
 	if err := n.ready(op); err != nil {
 		return apitype.Tx{}, err
 	}
-	r, ok, err := n.committedResult(hash)
+	height, i, ok, err := n.idx.lookup(hash)
 	if err != nil {
 		return apitype.Tx{}, vmerr.Wrap(op, vmerr.Internal, err)
 	}
 	if !ok {
 		return apitype.Tx{}, vmerr.E(op, vmerr.NotFound, "no committed tx %s", hash)
 	}
-	blk, _ := n.cmt.BlockStore().LoadBlock(r.height)
+	b, err := n.idx.block(height)
+	if err != nil {
+		return apitype.Tx{}, vmerr.Wrap(op, vmerr.Internal, err)
+	}
+	r := txResult{height: height, index: i}
+	if b.resp != nil && int(i) < len(b.resp.TxResults) {
+		r.res = b.resp.TxResults[i]
+	}
+	blk := b.blk
 	if blk == nil || int(r.index) >= len(blk.Txs) {
 		return apitype.Tx{}, vmerr.E(op, vmerr.NotFound, "tx %s: block %d is not stored", hash, r.height)
 	}
