@@ -21,6 +21,8 @@ import (
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 	"github.com/cosmos/iavl"
 	idb "github.com/cosmos/iavl/db"
+	"github.com/syndtr/goleveldb/leveldb/filter"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/state"
@@ -114,7 +116,7 @@ func New(cfg Config) (*App, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, vmerr.E(op, vmerr.Internal, "state directory: %w", err)
 	}
-	ldb, err := idb.NewGoLevelDB("ledger", cfg.Dir)
+	ldb, err := idb.NewGoLevelDBWithOpts("ledger", cfg.Dir, levelDBOptions())
 	if err != nil {
 		return nil, vmerr.E(op, vmerr.Internal, "open state database in %s: %w", cfg.Dir, err)
 	}
@@ -356,6 +358,25 @@ func decodeSupply(b []byte) (uint64, error) {
 		return 0, vmerr.E("ledger.supply", vmerr.Internal, "stored supply is %d bytes, want 8", len(b))
 	}
 	return binary.BigEndian.Uint64(b), nil
+}
+
+// levelDBOptions tune the state database for iavl's write pattern: every
+// block writes a batch of new tree nodes under fresh keys, and every read
+// of a key the state does not hold (a new account, request or memo) looks
+// in every level. goleveldb's defaults (4 MiB memtable, 2 MiB tables,
+// 10 MiB level 1, no filter) spent about an eighth of a busy node's CPU
+// compacting; larger memtables and levels compact less often, and a bloom
+// filter answers most misses without reading a table block. The on-disk
+// format is unchanged: a database written with other options opens with
+// these (tables without a filter are read as before).
+func levelDBOptions() *opt.Options {
+	return &opt.Options{
+		WriteBuffer:         64 * opt.MiB,
+		CompactionTableSize: 8 * opt.MiB,
+		CompactionTotalSize: 64 * opt.MiB,
+		BlockCacheCapacity:  64 * opt.MiB,
+		Filter:              filter.NewBloomFilter(10),
+	}
 }
 
 // atomicDB makes every iavl batch a plain LevelDB batch regardless of the
