@@ -36,7 +36,7 @@ const (
 	// single larger message (a big result) goes alone.
 	MaxBatchBytes = 48 << 10
 	// DefaultPipeline is how many work transactions are in flight at once.
-	DefaultPipeline = 8
+	DefaultPipeline = 32
 	// DefaultBacklogPerSlot times Capacity is how many taken offers may
 	// wait for a free execution slot.
 	DefaultBacklogPerSlot = 4096
