@@ -152,6 +152,9 @@ func (n *Node) SubmitTxs(ctx context.Context, txs [][]byte, waitCommit bool) ([]
 			dones[i] = ch
 		}
 	}
+	if pv, ok := n.app.(PreVerifier); ok {
+		pv.PreVerify(txs)
+	}
 	for i, b := range txs {
 		var (
 			pending bool
@@ -209,6 +212,15 @@ func (n *Node) SubmitTxs(ctx context.Context, txs [][]byte, waitCommit bool) ([]
 		break
 	}
 	return out, nil
+}
+
+// PreVerifier is implemented by an application that can check many
+// transactions' signatures at once more cheaply than CheckTx checks them
+// one by one (internal/ledger's App). SubmitTxs hands it each batch before
+// the batch goes through the mempool; it must change no state and no
+// outcome, only what CheckTx has to redo.
+type PreVerifier interface {
+	PreVerify(txs [][]byte)
 }
 
 func submitResult(out apitype.SubmitResult, r txResult) apitype.SubmitResult {

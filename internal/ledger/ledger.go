@@ -42,6 +42,10 @@ const Codespace = "vm"
 // sigCacheSize bounds the CheckTx verified-signature cache (entries).
 const sigCacheSize = 1 << 17
 
+// preCacheSize bounds PreVerify's cache of signatures verified ahead of
+// their CheckTx (entries): a few submitted batches' worth.
+const preCacheSize = 1 << 15
+
 // Config configures an App. It is read once by New.
 type Config struct {
 	Dir       string       // directory for the iavl database (created if missing)
@@ -60,6 +64,7 @@ type App struct {
 	db       idb.DB
 	tree     *iavl.MutableTree
 	sigs     *sigCache
+	pre      *sigCache      // verified by PreVerify, not yet by CheckTx
 	fees     crypto.Address // FeeCollector()
 	pool     crypto.Address // FaucetPool()
 	gaps     gapTracker     // PrepareProposal's held-back txs (proposer-local)
@@ -126,7 +131,7 @@ func New(cfg Config) (*App, error) {
 	// either the whole version or none of it. Sync makes it durable.
 	tree := iavl.NewMutableTree(db, cfg.CacheSize, false, log,
 		iavl.FlushThresholdOption(1<<40), iavl.SyncOption(true))
-	a := &App{chainID: cfg.ChainID, log: log, db: db, tree: tree, sigs: newSigCache(sigCacheSize),
+	a := &App{chainID: cfg.ChainID, log: log, db: db, tree: tree, sigs: newSigCache(sigCacheSize), pre: newSigCache(preCacheSize),
 		fees: FeeCollector(), pool: FaucetPool()}
 	version, err := tree.Load()
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 // paid is FinalizeBlock's decision. A rejection
 // is a response with a non-zero Code (the vmerr.Kind), never a Go error.
 // Verified signatures are remembered so FinalizeBlock and rechecks need
-// not redo them.
+// not redo them; a signature PreVerify verified is not verified again.
 func (a *App) CheckTx(_ context.Context, req *abcitypes.CheckTxRequest) (*abcitypes.CheckTxResponse, error) {
 	if err := a.checkTx(req.Tx, req.Type == abcitypes.CHECK_TX_TYPE_RECHECK); err != nil {
 		return &abcitypes.CheckTxResponse{Code: uint32(vmerr.KindOf(err)), Log: err.Error(), Codespace: Codespace}, nil
@@ -35,8 +35,13 @@ func (a *App) checkTx(raw []byte, recheck bool) error {
 		return err
 	}
 	// A recheck (after each block, for every tx left in the mempool) skips
-	// the signature it verified before; a new tx is always verified.
-	if !recheck || !a.sigs.has(s.Hash) {
+	// the signature it verified before, and a new tx the one PreVerify
+	// verified for it (once); any other new tx is verified.
+	switch {
+	case recheck && a.sigs.has(s.Hash):
+	case !recheck && a.pre.take(s.Hash):
+		a.sigs.add(s.Hash)
+	default:
 		if err := s.VerifySignature(); err != nil {
 			return err
 		}

@@ -22,16 +22,39 @@ type decoded struct {
 	err error // decode or signature failure; s is nil then
 }
 
+// PreVerify checks the signatures of txs the way FinalizeBlock does — in
+// ZIP-215 batches, split over GOMAXPROCS workers, 2–4x cheaper per
+// signature than one by one — and remembers those that verified, so the
+// CheckTx that follows for each of them (a submitted batch goes through
+// the mempool one tx at a time) need not verify it again. It changes no
+// state and decides nothing: a tx that does not decode or whose signature
+// fails is not remembered, and CheckTx refuses it with its own error.
+// Batches of fewer than minBatch txs are left to CheckTx. Safe for
+// concurrent use.
+func (a *App) PreVerify(txs [][]byte) {
+	if len(txs) < minBatch {
+		return
+	}
+	a.verifyAll(txs, func(s *tx.Signed) bool { return a.pre.has(s.Hash) || a.sigs.has(s.Hash) },
+		func(s *tx.Signed) { a.pre.add(s.Hash) })
+}
+
 // decodeAndVerify decodes every raw tx and checks every signature that is
 // not in the CheckTx cache. The result for each tx is a pure function of
 // its bytes: workers only split the slice, and batch verification with
 // ZIP-215 rules agrees with single verification. All goroutines end before
 // it returns.
 func (a *App) decodeAndVerify(txs [][]byte) []decoded {
+	return a.verifyAll(txs, func(s *tx.Signed) bool { return a.sigs.take(s.Hash) }, nil)
+}
+
+// verifyAll decodes txs and batch-verifies the signatures known is false
+// for, calling verified (when not nil) for each that verified.
+func (a *App) verifyAll(txs [][]byte, known func(*tx.Signed) bool, verified func(*tx.Signed)) []decoded {
 	out := make([]decoded, len(txs))
 	workers := min(runtime.GOMAXPROCS(0), len(txs)/minBatch)
 	if workers <= 1 {
-		a.verifyRange(txs, out)
+		a.verifyRange(txs, out, known, verified)
 		return out
 	}
 	var wg sync.WaitGroup
@@ -41,16 +64,17 @@ func (a *App) decodeAndVerify(txs [][]byte) []decoded {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a.verifyRange(txs[lo:hi], out[lo:hi])
+			a.verifyRange(txs[lo:hi], out[lo:hi], known, verified)
 		}()
 	}
 	wg.Wait()
 	return out
 }
 
-// verifyRange fills out[i] for txs[i], verifying uncached signatures in one
-// batch.
-func (a *App) verifyRange(txs [][]byte, out []decoded) {
+// verifyRange fills out[i] for txs[i], verifying the signatures known is
+// false for in one batch; verified (when not nil) is called for each
+// that verified.
+func (a *App) verifyRange(txs [][]byte, out []decoded, known func(*tx.Signed) bool, verified func(*tx.Signed)) {
 	bv := voi.NewBatchVerifierWithCapacity(len(txs))
 	var idx []int
 	for i, raw := range txs {
@@ -60,7 +84,7 @@ func (a *App) verifyRange(txs [][]byte, out []decoded) {
 			continue
 		}
 		out[i].s = s
-		if a.sigs.take(s.Hash) {
+		if known(s) {
 			continue
 		}
 		bv.AddWithOptions(voi.PublicKey(s.PubKey), s.BodyBytes, s.Signature, zip215)
@@ -70,17 +94,18 @@ func (a *App) verifyRange(txs [][]byte, out []decoded) {
 		return
 	}
 	ok, valid := bv.Verify(nil)
-	if ok {
-		return
-	}
 	for j, i := range idx {
 		// On a failed batch voi re-verifies each entry singly, so valid[j]
 		// is already the single answer; crypto.Verify gives the error text
 		// and stays the one authority if the two ever disagreed.
-		if !valid[j] {
+		if !ok && !valid[j] {
 			if err := out[i].s.VerifySignature(); err != nil {
 				out[i] = decoded{err: err}
+				continue
 			}
+		}
+		if verified != nil {
+			verified(out[i].s)
 		}
 	}
 }
