@@ -64,7 +64,7 @@ type App struct {
 	db       idb.DB
 	tree     *iavl.MutableTree
 	sigs     *sigCache
-	pre      *sigCache      // verified by PreVerify, not yet by CheckTx
+	pre      *preCache      // decoded and verified by PreVerify, not yet by CheckTx
 	fees     crypto.Address // FeeCollector()
 	pool     crypto.Address // FaucetPool()
 	gaps     gapTracker     // PrepareProposal's held-back txs (proposer-local)
@@ -131,7 +131,7 @@ func New(cfg Config) (*App, error) {
 	// either the whole version or none of it. Sync makes it durable.
 	tree := iavl.NewMutableTree(db, cfg.CacheSize, false, log,
 		iavl.FlushThresholdOption(1<<40), iavl.SyncOption(true))
-	a := &App{chainID: cfg.ChainID, log: log, db: db, tree: tree, sigs: newSigCache(sigCacheSize), pre: newSigCache(preCacheSize),
+	a := &App{chainID: cfg.ChainID, log: log, db: db, tree: tree, sigs: newSigCache(sigCacheSize), pre: newPreCache(preCacheSize),
 		fees: FeeCollector(), pool: FaucetPool()}
 	version, err := tree.Load()
 	if err != nil {

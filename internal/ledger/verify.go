@@ -3,6 +3,7 @@ package ledger
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 
@@ -36,7 +37,7 @@ func (a *App) PreVerify(txs [][]byte) {
 		return
 	}
 	a.verifyAll(txs, func(s *tx.Signed) bool { return a.pre.has(s.Hash) || a.sigs.has(s.Hash) },
-		func(s *tx.Signed) { a.pre.add(s.Hash) })
+		func(s *tx.Signed) { a.pre.add(s) })
 }
 
 // decodeAndVerify decodes every raw tx and checks every signature that is
@@ -108,6 +109,66 @@ func (a *App) verifyRange(txs [][]byte, out []decoded, known func(*tx.Signed) bo
 			verified(out[i].s)
 		}
 	}
+}
+
+// preCache holds the txs PreVerify decoded and verified, by hash, until
+// their CheckTx takes them (so it neither decodes nor verifies them
+// again). A decoded tx is a pure function of its bytes and the chain id,
+// and CheckTx only reads it. Bounded, oldest evicted first.
+type preCache struct {
+	mu    sync.Mutex
+	limit int
+	n     atomic.Int64 // len(m), read without the lock
+	m     map[tx.Hash]*tx.Signed
+	ring  []tx.Hash
+	next  int
+}
+
+func newPreCache(limit int) *preCache {
+	return &preCache{limit: limit, m: make(map[tx.Hash]*tx.Signed)}
+}
+
+// add keeps s.
+func (c *preCache) add(s *tx.Signed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[s.Hash]; ok {
+		return
+	}
+	if len(c.ring) < c.limit {
+		c.ring = append(c.ring, s.Hash)
+	} else {
+		delete(c.m, c.ring[c.next])
+		c.ring[c.next] = s.Hash
+		c.next = (c.next + 1) % len(c.ring)
+	}
+	c.m[s.Hash] = s
+	c.n.Store(int64(len(c.m)))
+}
+
+// has reports whether h is kept.
+func (c *preCache) has(h tx.Hash) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[h]
+	return ok
+}
+
+// take returns and forgets the tx of raw's hash, nil when none is kept;
+// it hashes raw only when the cache holds something.
+func (c *preCache) take(raw []byte) *tx.Signed {
+	if c.n.Load() == 0 {
+		return nil
+	}
+	h := tx.HashOf(raw)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.m[h]
+	if s != nil {
+		delete(c.m, h)
+		c.n.Store(int64(len(c.m)))
+	}
+	return s
 }
 
 // sigCache remembers hashes of transactions whose signature CheckTx has
