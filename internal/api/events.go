@@ -33,11 +33,21 @@ const (
 // errTooSlow ends a stream whose client does not read in time.
 var errTooSlow = errors.New("event stream client too slow")
 
+// Limits of the ?events= filter.
+const (
+	maxEventTypes   = 32 // event types one filter names
+	maxEventTypeLen = 64 // bytes of one event type
+)
+
 // filter selects stream events; the zero filter passes everything.
 type filter struct {
 	types   map[string]bool // nil = all
 	address string          // "" = all; else tx events mentioning it
 	batch   bool            // ?batch=block: one block_txs event per block
+	// events, when not nil, keeps only ledger events of these types: a tx
+	// result passes with just those of its events, and only when it has
+	// one; a block keeps just those of its own events.
+	events map[string]bool
 }
 
 // parseFilter reads ?types=block,tx&address=<addr>&batch=block.
@@ -61,6 +71,18 @@ func parseFilter(r *http.Request) (filter, error) {
 		}
 		f.address = a.String()
 	}
+	if v := q.Get("events"); v != "" {
+		f.events = map[string]bool{}
+		for _, t := range strings.Split(v, ",") {
+			if t == "" || len(t) > maxEventTypeLen {
+				return f, vmerr.E(op, vmerr.Invalid, "events: event type %.80q must be 1..%d bytes", t, maxEventTypeLen)
+			}
+			f.events[t] = true
+		}
+		if len(f.events) > maxEventTypes {
+			return f, vmerr.E(op, vmerr.Invalid, "events: %d event types, limit %d", len(f.events), maxEventTypes)
+		}
+	}
 	switch v := q.Get("batch"); v {
 	case "":
 	case "block":
@@ -69,6 +91,41 @@ func parseFilter(r *http.Request) (filter, error) {
 		return f, vmerr.E(op, vmerr.Invalid, "batch: unknown value %q (want block)", v)
 	}
 	return f, nil
+}
+
+// keep returns the events of evs whose type f.events names (all of them
+// when it names none); it shares evs when every event passes.
+func (f filter) keep(evs []apitype.Event) []apitype.Event {
+	if f.events == nil {
+		return evs
+	}
+	n := 0
+	for _, e := range evs {
+		if f.events[e.Type] {
+			n++
+		}
+	}
+	if n == len(evs) {
+		return evs
+	}
+	out := make([]apitype.Event, 0, n)
+	for _, e := range evs {
+		if f.events[e.Type] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// txResult returns r as f passes it: whether it passes (f.tx, and with
+// f.events at least one kept event) and with only its kept events.
+func (f filter) txResult(r *apitype.TxResult) (apitype.TxResult, bool) {
+	if !f.tx(r) {
+		return apitype.TxResult{}, false
+	}
+	out := *r
+	out.Events = f.keep(r.Events)
+	return out, f.events == nil || len(out.Events) > 0
 }
 
 // block reports whether block events pass f.
@@ -100,8 +157,11 @@ func (f filter) tx(r *apitype.TxResult) bool {
 // then one "tx" event per transaction, in order — until the client
 // leaves, the backend ends the subscription (1013), the server closes
 // (1001) or the client is too slow (1008, see Options.WriteTimeout and
-// StreamWindow). Filters: ?types=block,tx and ?address=<addr>; ?batch=block
-// sends one "block_txs" event per block instead. Programs (no Origin
+// StreamWindow). Filters: ?types=block,tx and ?address=<addr>;
+// ?events=<type>,… keeps only ledger events of those types (a tx passes
+// with just those, and only when it has one; a block keeps just those of
+// its own events); ?batch=block sends one "block_txs" event per block
+// instead. Programs (no Origin
 // header) are always accepted; browsers only from the API's own host or
 // Options.AllowedOrigins.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
@@ -268,11 +328,11 @@ func (s *stream) block(blk apitype.BlockEvents) error {
 	if s.f.batch {
 		ev := apitype.StreamEvent{Type: EventBlockTxs}
 		if s.f.block() {
-			ev.Block, ev.Events = &blk.Block, blk.Events
+			ev.Block, ev.Events = &blk.Block, s.f.keep(blk.Events)
 		}
 		for i := range blk.Txs {
-			if s.f.tx(&blk.Txs[i]) {
-				ev.Txs = append(ev.Txs, blk.Txs[i])
+			if r, ok := s.f.txResult(&blk.Txs[i]); ok {
+				ev.Txs = append(ev.Txs, r)
 			}
 		}
 		if ev.Block == nil && len(ev.Txs) == 0 {
@@ -281,15 +341,16 @@ func (s *stream) block(blk apitype.BlockEvents) error {
 		return s.send(ev)
 	}
 	if s.f.block() {
-		if err := s.send(apitype.StreamEvent{Type: EventBlock, Block: &blk.Block, Events: blk.Events}); err != nil {
+		if err := s.send(apitype.StreamEvent{Type: EventBlock, Block: &blk.Block, Events: s.f.keep(blk.Events)}); err != nil {
 			return err
 		}
 	}
 	for i := range blk.Txs {
-		if !s.f.tx(&blk.Txs[i]) {
+		r, ok := s.f.txResult(&blk.Txs[i])
+		if !ok {
 			continue
 		}
-		if err := s.send(apitype.StreamEvent{Type: EventTx, Tx: &blk.Txs[i]}); err != nil {
+		if err := s.send(apitype.StreamEvent{Type: EventTx, Tx: &r}); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/client"
+	"github.com/virtual-machine/vm/internal/jobs"
 	"github.com/virtual-machine/vm/internal/market"
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
@@ -119,7 +120,7 @@ func RunCalls(ctx context.Context, c *client.Client, p *Plan, wait time.Duration
 	}
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	blocks, err := c.Blocks(sctx)
+	blocks, err := c.Blocks(sctx, client.WithEvents(jobs.EventResult, jobs.EventReopened))
 	if err != nil {
 		return CallsResult{}, err
 	}
@@ -234,11 +235,11 @@ func (f *callFollower) read(ch <-chan apitype.BlockEvents) {
 func (f *callFollower) note(evs []apitype.Event, now time.Time) {
 	for _, e := range evs {
 		switch e.Type {
-		case "request_reopened":
+		case jobs.EventReopened:
 			if _, ok := f.want[e.Attributes["id"]]; ok {
 				f.reopened++
 			}
-		case "result_committed":
+		case jobs.EventResult:
 			i, ok := f.want[e.Attributes["id"]]
 			if !ok || !f.at[i].IsZero() {
 				continue

@@ -152,6 +152,9 @@ func (n *Node) SubmitTxs(ctx context.Context, txs [][]byte, waitCommit bool) ([]
 			dones[i] = ch
 		}
 	}
+	if pv, ok := n.app.(PreVerifier); ok {
+		pv.PreVerify(txs)
+	}
 	for i, b := range txs {
 		var (
 			pending bool
@@ -211,6 +214,15 @@ func (n *Node) SubmitTxs(ctx context.Context, txs [][]byte, waitCommit bool) ([]
 	return out, nil
 }
 
+// PreVerifier is implemented by an application that can check many
+// transactions' signatures at once more cheaply than CheckTx checks them
+// one by one (internal/ledger's App). SubmitTxs hands it each batch before
+// the batch goes through the mempool; it must change no state and no
+// outcome, only what CheckTx has to redo.
+type PreVerifier interface {
+	PreVerify(txs [][]byte)
+}
+
 func submitResult(out apitype.SubmitResult, r txResult) apitype.SubmitResult {
 	out.Height = r.height
 	if r.res != nil {
@@ -225,7 +237,7 @@ func (n *Node) committedResult(h tx.Hash) (txResult, bool, error) {
 	if err != nil || !ok {
 		return txResult{}, false, err
 	}
-	resp, err := n.env.StateStore.LoadFinalizeBlockResponse(height)
+	resp, err := n.idx.results(height)
 	if err != nil {
 		return txResult{}, false, err
 	}
@@ -317,14 +329,22 @@ func (n *Node) Tx(_ context.Context, hash tx.Hash) (apitype.Tx, error) {
 	if err := n.ready(op); err != nil {
 		return apitype.Tx{}, err
 	}
-	r, ok, err := n.committedResult(hash)
+	height, i, ok, err := n.idx.lookup(hash)
 	if err != nil {
 		return apitype.Tx{}, vmerr.Wrap(op, vmerr.Internal, err)
 	}
 	if !ok {
 		return apitype.Tx{}, vmerr.E(op, vmerr.NotFound, "no committed tx %s", hash)
 	}
-	blk, _ := n.cmt.BlockStore().LoadBlock(r.height)
+	b, err := n.idx.block(height)
+	if err != nil {
+		return apitype.Tx{}, vmerr.Wrap(op, vmerr.Internal, err)
+	}
+	r := txResult{height: height, index: i}
+	if b.resp != nil && int(i) < len(b.resp.TxResults) {
+		r.res = b.resp.TxResults[i]
+	}
+	blk := b.blk
 	if blk == nil || int(r.index) >= len(blk.Txs) {
 		return apitype.Tx{}, vmerr.E(op, vmerr.NotFound, "tx %s: block %d is not stored", hash, r.height)
 	}

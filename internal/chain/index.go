@@ -24,6 +24,20 @@ var (
 	prefixTx   = []byte("t") // + tx hash → 8-byte height, 4-byte index
 )
 
+// recentBlocks is how many of the latest indexed blocks the index keeps
+// decoded (block, meta and FinalizeBlock results), so reading back a
+// just-committed tx — what a miner does after every work transaction —
+// does not load and decode its whole block and results again.
+const recentBlocks = 8
+
+// indexedBlock is one indexed height as the index decoded it. It is
+// shared and never modified.
+type indexedBlock struct {
+	blk  *cmttypes.Block
+	meta *cmttypes.BlockMeta
+	resp *abcitypes.FinalizeBlockResponse
+}
+
 // txResult is where a committed tx landed and how it ended.
 type txResult struct {
 	height int64
@@ -57,6 +71,7 @@ type index struct {
 	waiters map[tx.Hash][]chan txResult
 	subs    map[*subscriber]struct{}
 	closed  bool
+	recent  [recentBlocks]*indexedBlock // by height % recentBlocks
 }
 
 type subscriber struct {
@@ -205,6 +220,7 @@ func (x *index) indexHeight(h int64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.done = h
+	x.recent[h%recentBlocks] = &indexedBlock{blk: blk, meta: meta, resp: resp}
 	var ev apitype.BlockEvents
 	if len(x.subs) > 0 {
 		ev = apitype.BlockEvents{Block: blockOf(blk, meta, hashes), Txs: make([]apitype.TxResult, len(hashes)),
@@ -245,6 +261,39 @@ func (x *index) publish(ev apitype.BlockEvents) {
 			close(s.ch)
 		}
 	}
+}
+
+// block returns height h's block, meta and FinalizeBlock results: from
+// the recent indexed blocks when h is one of them, else from CometBFT's
+// stores. blk is nil when the block is not stored. The values are shared:
+// callers must not modify them.
+func (x *index) block(h int64) (*indexedBlock, error) {
+	x.mu.Lock()
+	b := x.recent[h%recentBlocks]
+	x.mu.Unlock()
+	if b != nil && b.blk.Height == h {
+		return b, nil
+	}
+	blk, meta := x.blocks.LoadBlock(h)
+	if blk == nil {
+		return &indexedBlock{}, nil
+	}
+	resp, err := x.states.LoadFinalizeBlockResponse(h)
+	if err != nil {
+		return nil, err
+	}
+	return &indexedBlock{blk: blk, meta: meta, resp: resp}, nil
+}
+
+// results returns height h's FinalizeBlock results (see block).
+func (x *index) results(h int64) (*abcitypes.FinalizeBlockResponse, error) {
+	x.mu.Lock()
+	b := x.recent[h%recentBlocks]
+	x.mu.Unlock()
+	if b != nil && b.blk.Height == h {
+		return b.resp, nil
+	}
+	return x.states.LoadFinalizeBlockResponse(h)
 }
 
 // lookup finds a committed tx by hash.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,6 +47,7 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 		capacity int
 		wait     time.Duration
 		profile  string
+		memProf  string
 		memo     bool
 	)
 	cmd := &cobra.Command{
@@ -71,6 +73,14 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 					return err
 				}
 				defer stop()
+			}
+			if memProf != "" {
+				runtime.MemProfileRate = 64 << 10
+				defer func() {
+					if err := writeAllocProfile(memProf); err != nil {
+						fmt.Fprintln(g.stderr, "bench: memory profile:", err)
+					}
+				}()
 			}
 			if memo {
 				spec.Input = []byte(`{"memo":true}`)
@@ -106,6 +116,7 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 	f.Uint64Var(&spec.Reward, "reward", 10, "reward of each call")
 	f.Uint64Var(&spec.GasLimit, "gas", 100_000, "gas limit of each call")
 	f.StringVar(&profile, "cpuprofile", "", "write this process's CPU profile (node, miners and load generator) to this file")
+	f.StringVar(&memProf, "memprofile", "", "write this process's allocation profile (since start; node, miners and load generator) to this file")
 	f.DurationVar(&wait, "wait", 2*time.Minute, "after the last submission, how long to wait for results")
 	return cmd
 }
@@ -212,6 +223,19 @@ func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.C
 		rep.SustainedRatio = rep.Calls.SustainedCallsPerSec / t.SustainedTxPerSec
 	}
 	return rep, nil
+}
+
+// writeAllocProfile writes the process's allocation profile to path.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // startBenchMiners starts one agent per key (capacity each, minimum GAS 0)

@@ -192,6 +192,15 @@ func ForAddress(addr crypto.Address) EventOption {
 	return func(q url.Values) { q.Set("address", addr.String()) }
 }
 
+// WithEvents keeps only ledger events of these types (e.g.
+// "result_committed"): a tx result arrives with just those of its events,
+// and only when it has one; a block keeps just those of its own events.
+// A follower that needs a few event types saves the node encoding, and
+// itself decoding, every other event of every transaction.
+func WithEvents(types ...string) EventOption {
+	return func(q url.Values) { q.Set("events", strings.Join(types, ",")) }
+}
+
 // Events opens the event stream. The channel delivers events until ctx
 // ends, the server closes the stream (shutdown, or this reader being too
 // slow: not receiving from the channel for longer than the server's write

@@ -21,7 +21,8 @@ import (
 // paid is FinalizeBlock's decision. A rejection
 // is a response with a non-zero Code (the vmerr.Kind), never a Go error.
 // Verified signatures are remembered so FinalizeBlock and rechecks need
-// not redo them.
+// not redo them; a tx PreVerify decoded and verified is not decoded or
+// verified again.
 func (a *App) CheckTx(_ context.Context, req *abcitypes.CheckTxRequest) (*abcitypes.CheckTxResponse, error) {
 	if err := a.checkTx(req.Tx, req.Type == abcitypes.CHECK_TX_TYPE_RECHECK); err != nil {
 		return &abcitypes.CheckTxResponse{Code: uint32(vmerr.KindOf(err)), Log: err.Error(), Codespace: Codespace}, nil
@@ -30,17 +31,26 @@ func (a *App) CheckTx(_ context.Context, req *abcitypes.CheckTxRequest) (*abcity
 }
 
 func (a *App) checkTx(raw []byte, recheck bool) error {
-	s, err := tx.Decode(raw, a.chainID)
-	if err != nil {
-		return err
+	// A new tx PreVerify decoded and verified is taken as it left it (once).
+	var s *tx.Signed
+	if !recheck {
+		s = a.pre.take(raw)
 	}
-	// A recheck (after each block, for every tx left in the mempool) skips
-	// the signature it verified before; a new tx is always verified.
-	if !recheck || !a.sigs.has(s.Hash) {
-		if err := s.VerifySignature(); err != nil {
+	if s != nil {
+		a.sigs.add(s.Hash)
+	} else {
+		var err error
+		if s, err = tx.Decode(raw, a.chainID); err != nil {
 			return err
 		}
-		a.sigs.add(s.Hash)
+		// A recheck (after each block, for every tx left in the mempool)
+		// skips the signature it verified before; any other tx is verified.
+		if !recheck || !a.sigs.has(s.Hash) {
+			if err := s.VerifySignature(); err != nil {
+				return err
+			}
+			a.sigs.add(s.Hash)
+		}
 	}
 	if err := a.checkAccount(s); err != nil {
 		return err

@@ -36,7 +36,7 @@ const (
 	// single larger message (a big result) goes alone.
 	MaxBatchBytes = 48 << 10
 	// DefaultPipeline is how many work transactions are in flight at once.
-	DefaultPipeline = 8
+	DefaultPipeline = 32
 	// DefaultBacklogPerSlot times Capacity is how many taken offers may
 	// wait for a free execution slot.
 	DefaultBacklogPerSlot = 4096
@@ -599,7 +599,9 @@ func (a *Agent) enqueue(ctx context.Context, w work) {
 func (a *Agent) blockLoop(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		ch, err := a.c.Blocks(ctx)
+		// Only the ledger events follow and copyReveals read: the node
+		// leaves out every other event of every transaction.
+		ch, err := a.c.Blocks(ctx, client.WithEvents(jobs.EventSeal, jobs.EventReveal, jobs.EventResult, jobs.EventReopened, jobs.EventExpired))
 		if err != nil {
 			a.log.Debug("block stream", "err", err)
 			deadline := time.Now().Add(backoff)
