@@ -149,12 +149,7 @@ func (s *Server) getMemo(w http.ResponseWriter, r *http.Request) error {
 	if fn == "" || len(fn) > market.MaxFnLen {
 		return vmerr.E(op, vmerr.Invalid, "function name of %d bytes: want 1 to %d", len(fn), market.MaxFnLen)
 	}
-	q := r.URL.Query()
-	height, err := heightParam(op, q)
-	if err != nil {
-		return err
-	}
-	prove, err := boolParam(op, q, "prove", true)
+	height, prove, err := heightProve(op, r)
 	if err != nil {
 		return err
 	}
@@ -192,12 +187,7 @@ func (s *Server) getData(w http.ResponseWriter, r *http.Request) error {
 	if len(key) == 0 {
 		return vmerr.E(op, vmerr.Invalid, "empty key")
 	}
-	q := r.URL.Query()
-	height, err := heightParam(op, q)
-	if err != nil {
-		return err
-	}
-	prove, err := boolParam(op, q, "prove", true)
+	height, prove, err := heightProve(op, r)
 	if err != nil {
 		return err
 	}
@@ -365,12 +355,19 @@ func idParams(op string, r *http.Request) (id [32]byte, height int64, prove bool
 	if id, err = ParseRequestID(r.PathValue("id")); err != nil {
 		return id, 0, false, err
 	}
-	q := r.URL.Query()
-	if height, err = heightParam(op, q); err != nil {
-		return id, 0, false, err
-	}
-	prove, err = boolParam(op, q, "prove", true)
+	height, prove, err = heightProve(op, r)
 	return id, height, prove, err
+}
+
+// heightProve reads ?height= and ?prove= (default true).
+func heightProve(op string, r *http.Request) (int64, bool, error) {
+	q := r.URL.Query()
+	height, err := heightParam(op, q)
+	if err != nil {
+		return 0, false, err
+	}
+	prove, err := boolParam(op, q, "prove", true)
+	return height, prove, err
 }
 
 // contractParam reads {contract}: a non-empty name of at most 64 bytes

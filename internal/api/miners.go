@@ -53,12 +53,7 @@ func (s *Server) getMiner(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return vmerr.Wrap(op, vmerr.Invalid, err)
 	}
-	q := r.URL.Query()
-	height, err := heightParam(op, q)
-	if err != nil {
-		return err
-	}
-	prove, err := boolParam(op, q, "prove", true)
+	height, prove, err := heightProve(op, r)
 	if err != nil {
 		return err
 	}
