@@ -140,13 +140,14 @@ func RunMemos(ctx context.Context, rt *wasm.Runtime, m *Manifest, load Loader, r
 		if err != nil {
 			return nil, vmerr.Wrap(op, vmerr.KindOf(err), fmt.Errorf("step %q: load %s@%s: %w", s.ID, names[i], s.Version, err))
 		}
-		res, hit, err := r.memo(ctx, memos, mod.Hash(), s.Fn, in, req.GasLimit-min(r.out.Result.GasUsed, req.GasLimit))
+		left := req.GasLimit - min(r.out.Result.GasUsed, req.GasLimit)
+		res, hit, err := r.memo(ctx, memos, mod.Hash(), s.Fn, in, left)
 		if err != nil {
 			return nil, vmerr.Wrap(op, vmerr.KindOf(err), fmt.Errorf("step %q: memo: %w", s.ID, err))
 		}
 		if !hit {
 			sub := wasm.Request{
-				Fn: s.Fn, Input: in, GasLimit: req.GasLimit - min(r.out.Result.GasUsed, req.GasLimit),
+				Fn: s.Fn, Input: in, GasLimit: left,
 				Caller: req.Contract, Contract: names[i], Height: req.Height, Time: req.Time,
 				Seed:  stepSeed(req.Seed, s.ID),
 				State: r.ov.state(names[i], st), Contracts: resolver, Depth: req.Depth,

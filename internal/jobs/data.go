@@ -102,10 +102,19 @@ func applyWrites(s registry.Store, writes []wasm.Write) error {
 }
 
 // stale returns the first read of reads whose key no longer has the
-// version (or absence) it saw, or -1 when all are current.
+// version (or absence) it saw in r, or -1 when all are current.
 func stale(r registry.Reader, reads []wasm.Read) (int, error) {
+	return Stale(reads, func(name string) wasm.State { return DataState{R: r, Name: name} })
+}
+
+// Stale returns the first read of reads whose key, in the namespace ns
+// gives for its contract, no longer has the version (or absence) it saw,
+// or -1 when all are current. The ledger checks settlements and memo hits
+// with it; miners check composite step memos with it, on the state of the
+// round's start height.
+func Stale(reads []wasm.Read, ns func(contract string) wasm.State) (int, error) {
 	for i, rd := range reads {
-		_, v, found, err := DataState{R: r, Name: rd.Contract}.Get(rd.Key)
+		_, v, found, err := ns(rd.Contract).Get(rd.Key)
 		if err != nil {
 			return 0, err
 		}

@@ -234,14 +234,9 @@ func (e *Executor) memos(height int64) composite.Memos {
 		if !wasm.StepMemoizable(&res) {
 			return nil, nil
 		}
-		for _, rd := range res.ReadSet {
-			d, err := e.data.Data(ctx, rd.Contract, rd.Key, height)
-			if err != nil {
-				return nil, err
-			}
-			if d.Found != rd.Found || d.Found && d.Version != rd.Version {
-				return nil, nil
-			}
+		i, err := jobs.Stale(res.ReadSet, func(name string) wasm.State { return e.state(ctx, name, height) })
+		if err != nil || i >= 0 {
+			return nil, err
 		}
 		return &res, nil
 	}
