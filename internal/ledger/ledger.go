@@ -64,7 +64,7 @@ type App struct {
 	db       idb.DB
 	tree     *iavl.MutableTree
 	sigs     *sigCache
-	pre      *preCache      // decoded and verified by PreVerify, not yet by CheckTx
+	pre      preCache       // decoded and verified by PreVerify, not yet by CheckTx
 	fees     crypto.Address // FeeCollector()
 	pool     crypto.Address // FaucetPool()
 	gaps     gapTracker     // PrepareProposal's held-back txs (proposer-local)

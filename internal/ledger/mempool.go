@@ -34,10 +34,10 @@ func (a *App) checkTx(raw []byte, recheck bool) error {
 	// A new tx PreVerify decoded and verified is taken as it left it (once).
 	var s *tx.Signed
 	if !recheck {
-		s = a.pre.take(raw)
+		s = a.pre.takeRaw(raw)
 	}
 	if s != nil {
-		a.sigs.add(s.Hash)
+		a.sigs.add(s.Hash, struct{}{})
 	} else {
 		var err error
 		if s, err = tx.Decode(raw, a.chainID); err != nil {
@@ -49,7 +49,7 @@ func (a *App) checkTx(raw []byte, recheck bool) error {
 			if err := s.VerifySignature(); err != nil {
 				return err
 			}
-			a.sigs.add(s.Hash)
+			a.sigs.add(s.Hash, struct{}{})
 		}
 	}
 	if err := a.checkAccount(s); err != nil {

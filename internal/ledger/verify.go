@@ -37,7 +37,7 @@ func (a *App) PreVerify(txs [][]byte) {
 		return
 	}
 	a.verifyAll(txs, func(s *tx.Signed) bool { return a.pre.has(s.Hash) || a.sigs.has(s.Hash) },
-		func(s *tx.Signed) { a.pre.add(s) })
+		func(s *tx.Signed) { a.pre.add(s.Hash, s) })
 }
 
 // decodeAndVerify decodes every raw tx and checks every signature that is
@@ -46,7 +46,7 @@ func (a *App) PreVerify(txs [][]byte) {
 // ZIP-215 rules agrees with single verification. All goroutines end before
 // it returns.
 func (a *App) decodeAndVerify(txs [][]byte) []decoded {
-	return a.verifyAll(txs, func(s *tx.Signed) bool { return a.sigs.take(s.Hash) }, nil)
+	return a.verifyAll(txs, func(s *tx.Signed) bool { _, ok := a.sigs.take(s.Hash); return ok }, nil)
 }
 
 // verifyAll decodes txs and batch-verifies the signatures known is false
@@ -111,113 +111,86 @@ func (a *App) verifyRange(txs [][]byte, out []decoded, known func(*tx.Signed) bo
 	}
 }
 
-// preCache holds the txs PreVerify decoded and verified, by hash, until
-// their CheckTx takes them (so it neither decodes nor verifies them
-// again). A decoded tx is a pure function of its bytes and the chain id,
-// and CheckTx only reads it. Bounded, oldest evicted first.
-type preCache struct {
+// hashCache is a bounded map by tx hash, oldest entry evicted first.
+// Taking an entry frees it at once; its ring slot is reused by eviction
+// later.
+type hashCache[V any] struct {
 	mu    sync.Mutex
 	limit int
 	n     atomic.Int64 // len(m), read without the lock
-	m     map[tx.Hash]*tx.Signed
-	ring  []tx.Hash
-	next  int
+	m     map[tx.Hash]V
+	ring  []tx.Hash // insertion order, grows up to limit
+	next  int       // oldest entry once the ring is full
 }
 
-func newPreCache(limit int) *preCache {
-	return &preCache{limit: limit, m: make(map[tx.Hash]*tx.Signed)}
+func newHashCache[V any](limit int) *hashCache[V] {
+	return &hashCache[V]{limit: limit, m: make(map[tx.Hash]V)}
 }
 
-// add keeps s.
-func (c *preCache) add(s *tx.Signed) {
+// add keeps v under h (a hash already kept keeps its value).
+func (c *hashCache[V]) add(h tx.Hash, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[s.Hash]; ok {
+	if _, ok := c.m[h]; ok {
 		return
 	}
 	if len(c.ring) < c.limit {
-		c.ring = append(c.ring, s.Hash)
+		c.ring = append(c.ring, h)
 	} else {
 		delete(c.m, c.ring[c.next])
-		c.ring[c.next] = s.Hash
+		c.ring[c.next] = h
 		c.next = (c.next + 1) % len(c.ring)
 	}
-	c.m[s.Hash] = s
+	c.m[h] = v
 	c.n.Store(int64(len(c.m)))
 }
 
 // has reports whether h is kept.
-func (c *preCache) has(h tx.Hash) bool {
+func (c *hashCache[V]) has(h tx.Hash) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, ok := c.m[h]
 	return ok
 }
 
-// take returns and forgets the tx of raw's hash, nil when none is kept;
-// it hashes raw only when the cache holds something.
-func (c *preCache) take(raw []byte) *tx.Signed {
-	if c.n.Load() == 0 {
-		return nil
-	}
-	h := tx.HashOf(raw)
+// take returns and forgets the value of h.
+func (c *hashCache[V]) take(h tx.Hash) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.m[h]
-	if s != nil {
+	v, ok := c.m[h]
+	if ok {
 		delete(c.m, h)
 		c.n.Store(int64(len(c.m)))
 	}
+	return v, ok
+}
+
+// empty reports, without the lock, whether nothing is kept.
+func (c *hashCache[V]) empty() bool { return c.n.Load() == 0 }
+
+// preCache holds the txs PreVerify decoded and verified, by hash, until
+// their CheckTx takes them (so it neither decodes nor verifies them
+// again). A decoded tx is a pure function of its bytes and the chain id,
+// and CheckTx only reads it.
+type preCache struct{ *hashCache[*tx.Signed] }
+
+func newPreCache(limit int) preCache { return preCache{newHashCache[*tx.Signed](limit)} }
+
+// takeRaw returns and forgets the tx of raw's hash, nil when none is kept;
+// it hashes raw only when the cache holds something.
+func (c preCache) takeRaw(raw []byte) *tx.Signed {
+	if c.empty() {
+		return nil
+	}
+	s, _ := c.take(tx.HashOf(raw))
 	return s
 }
 
 // sigCache remembers hashes of transactions whose signature CheckTx has
 // verified, so FinalizeBlock need not verify them again. Verification is a
 // pure function of the tx bytes, so the cache cannot change any outcome;
-// it is bounded (oldest evicted first) and local to this node.
-type sigCache struct {
-	mu    sync.Mutex
-	limit int
-	set   map[tx.Hash]struct{}
-	ring  []tx.Hash // insertion order, grows up to limit
-	next  int       // oldest entry once the ring is full
-}
+// it is bounded (oldest evicted first) and local to this node. A tx is
+// finalized once, so FinalizeBlock takes its entry.
+type sigCache = hashCache[struct{}]
 
-func newSigCache(limit int) *sigCache {
-	return &sigCache{limit: limit, set: make(map[tx.Hash]struct{})}
-}
-
-// add records h as verified.
-func (c *sigCache) add(h tx.Hash) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.set[h]; ok {
-		return
-	}
-	if len(c.ring) < c.limit {
-		c.ring = append(c.ring, h)
-	} else {
-		delete(c.set, c.ring[c.next])
-		c.ring[c.next] = h
-		c.next = (c.next + 1) % len(c.ring)
-	}
-	c.set[h] = struct{}{}
-}
-
-// has reports whether h was verified.
-func (c *sigCache) has(h tx.Hash) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.set[h]
-	return ok
-}
-
-// take reports whether h was verified and forgets it (a tx is finalized
-// once; its ring slot is reused by eviction later).
-func (c *sigCache) take(h tx.Hash) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.set[h]
-	delete(c.set, h)
-	return ok
-}
+func newSigCache(limit int) *sigCache { return newHashCache[struct{}](limit) }
