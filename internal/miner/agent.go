@@ -665,10 +665,18 @@ func (a *Agent) follow(be *apitype.BlockEvents) {
 					rs.first = be.Block.Height
 				}
 				a.rounds.put(id, rs)
-				if p := a.pending[id]; p != nil {
+				if p := a.pending[id]; p != nil && rs.first >= p.start {
 					p.seen = rs
 				}
-			case jobs.EventReopened, jobs.EventResult, jobs.EventExpired:
+			case jobs.EventReopened:
+				// The new round starts with this block. The offer stream
+				// may have delivered it (and this agent sealed it) before
+				// the block stream got here: keep that round's pending.
+				a.rounds.put(id, roundSeals{})
+				if p := a.pending[id]; p != nil && p.start < be.Block.Height {
+					delete(a.pending, id)
+				}
+			case jobs.EventResult, jobs.EventExpired:
 				a.rounds.put(id, roundSeals{})
 				delete(a.pending, id)
 			}
@@ -681,14 +689,16 @@ func (a *Agent) follow(be *apitype.BlockEvents) {
 }
 
 // sealsSeen is what the stream showed of the seals of request id in the
-// round that started at start (none when it is not this round's).
+// round that started at start (none when it is not this round's). The
+// offer of a re-offered round can arrive before the block stream shows the
+// reopening: seals before start belong to an earlier round.
 func (a *Agent) sealsSeen(id string, start int64) roundSeals {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if start > a.height {
+	rs, _ := a.rounds.get(id)
+	if start > a.height || rs.first < start {
 		return roundSeals{}
 	}
-	rs, _ := a.rounds.get(id)
 	return rs
 }
 

@@ -69,3 +69,36 @@ func TestCommitClosed(t *testing.T) {
 		}
 	}
 }
+
+// TestReofferedRoundSeals: the offer of a re-offered round may arrive
+// before the block stream shows the reopening. The previous round's seals
+// must not make the new round look closed, and the reopening, seen late,
+// must not drop the new round's pending reveal.
+func TestReofferedRoundSeals(t *testing.T) {
+	a := &Agent{rounds: newLRU[string, roundSeals](8), pending: map[string]*pendingReveal{}, height: 60}
+	seal := func(h int64) apitype.BlockEvents {
+		return apitype.BlockEvents{Block: apitype.Block{Height: h}, Txs: []apitype.TxResult{{Events: []apitype.Event{{Type: "seal", Attributes: map[string]string{"id": "r"}}}}}}
+	}
+	round1 := seal(46)
+	for range 3 { // round 1 (start 45): k = 3 seals in block 46
+		a.follow(&round1)
+	}
+	r := apitype.Request{ID: "r", Replicas: 3, Deadline: 145, Start: 52}
+	if rs := a.sealsSeen("r", 45); rs.n != 3 || !commitClosed(r, rs, 5, 60) {
+		t.Fatalf("round 1: %+v", rs)
+	}
+	rs := a.sealsSeen("r", 52) // round 2 offered, its reopening not seen yet
+	if rs.n != 0 || commitClosed(r, rs, 5, 60) {
+		t.Fatalf("round 2 looks closed by round 1's seals: %+v", rs)
+	}
+	a.pending["r"] = &pendingReveal{start: 52, replicas: 3, window: 5, deadline: 145}
+	a.follow(&apitype.BlockEvents{Block: apitype.Block{Height: 52}, Events: []apitype.Event{{Type: "request_reopened", Attributes: map[string]string{"id": "r"}}}})
+	if a.pending["r"] == nil {
+		t.Fatal("the late reopening dropped the new round's pending reveal")
+	}
+	round2 := seal(53)
+	a.follow(&round2)
+	if rs := a.sealsSeen("r", 52); rs.n != 1 || rs.first != 53 || a.pending["r"].seen != rs {
+		t.Fatalf("round 2 seals %+v, pending sees %+v", rs, a.pending["r"].seen)
+	}
+}
