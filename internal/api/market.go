@@ -9,6 +9,7 @@ import (
 
 	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/market"
+	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
@@ -40,8 +41,8 @@ const (
 // request (and, for Result, one still open) or a height not stored,
 // Unavailable when the node cannot answer now.
 type MarketBackend interface {
-	// Requests lists open requests (q.Open must be set) in id order
-	// strictly after q.After, at most q.Limit (0 = 100, max 1000), each
+	// Requests lists open requests (q.Open must be set) in deadline-index
+	// order (due height, then id) strictly after the cursor q.After, at most q.Limit (0 = 100, max 1000), each
 	// with its Location; Next is set when more may follow.
 	Requests(ctx context.Context, q apitype.RequestQuery) (apitype.RequestList, error)
 	// Request returns request id at height (0 = latest), with a Location
@@ -63,7 +64,7 @@ type MarketBackend interface {
 	Memo(ctx context.Context, code [32]byte, fn string, input [32]byte, height int64, prove bool) (apitype.Memo, error)
 }
 
-// listRequests is GET /v1/requests?open=true&after=ID&limit=N. open must
+// listRequests is GET /v1/requests?open=true&after=CURSOR&limit=N. open must
 // be true (the only listing); limit is 1..1000 (default 100).
 func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) error {
 	const op = "api.requests"
@@ -73,11 +74,10 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) error {
 	}
 	rq := apitype.RequestQuery{Open: true}
 	if v := q.Get("after"); v != "" {
-		id, err := ParseRequestID(v)
-		if err != nil {
+		if _, err := state.ParseDueCursor(v); err != nil {
 			return err
 		}
-		rq.After = hex.EncodeToString(id[:])
+		rq.After = v
 	}
 	n, err := limitParam(op, q, MaxRequestLimit)
 	if err != nil {

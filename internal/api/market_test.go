@@ -86,11 +86,11 @@ func TestMarketRoutes(t *testing.T) {
 		}},
 		{name: "list page", path: "/v1/requests?open=true&limit=1", wantStatus: 200, check: func(t *testing.T, b []byte) {
 			var l apitype.RequestList
-			if json.Unmarshal(b, &l) != nil || len(l.Requests) != 1 || l.Next != open {
+			if json.Unmarshal(b, &l) != nil || len(l.Requests) != 1 || len(l.Next) != 80 || !strings.HasSuffix(l.Next, open) {
 				t.Errorf("page %s", b)
 			}
 		}},
-		{name: "list after", path: "/v1/requests?open=true&after=" + open, wantStatus: 200, check: func(t *testing.T, b []byte) {
+		{name: "list after", path: "/v1/requests?open=true&after=ffffffffffffffff" + open, wantStatus: 200, check: func(t *testing.T, b []byte) {
 			if !strings.Contains(string(b), `"requests":[]`) {
 				t.Errorf("after last: %s", b)
 			}
@@ -100,6 +100,7 @@ func TestMarketRoutes(t *testing.T) {
 		{name: "list limit 0", path: "/v1/requests?open=true&limit=0", wantStatus: 400, wantCode: "invalid"},
 		{name: "list limit big", path: "/v1/requests?open=true&limit=1001", wantStatus: 400, wantCode: "invalid"},
 		{name: "list after bad", path: "/v1/requests?open=true&after=zz", wantStatus: 400, wantCode: "invalid"},
+		{name: "list after an id", path: "/v1/requests?open=true&after=" + open, wantStatus: 400, wantCode: "invalid"},
 		{name: "request", path: "/v1/requests/" + open, wantStatus: 200, check: func(t *testing.T, b []byte) {
 			var r apitype.Request
 			if json.Unmarshal(b, &r) != nil || r.ID != open || r.Status != "open" || r.Location == nil || r.Name != "echo" {

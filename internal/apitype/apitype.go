@@ -310,8 +310,9 @@ type Request struct {
 	Location     *Location `json:"location,omitempty"`
 }
 
-// RequestList is GET /v1/requests?open=true: open requests in id order
-// after the query's `after`.
+// RequestList is GET /v1/requests?open=true: open requests in
+// deadline-index order (due height, then id: the most urgent first) after
+// the query's `after`; Next is the cursor of the following page.
 type RequestList struct {
 	Requests []Request `json:"requests"`
 	Next     string    `json:"next,omitempty"`
@@ -321,7 +322,7 @@ type RequestList struct {
 // RequestQuery filters GET /v1/requests.
 type RequestQuery struct {
 	Open  bool   `json:"open"`            // only open requests (the only listing today)
-	After string `json:"after,omitempty"` // ids strictly after this one (paging)
+	After string `json:"after,omitempty"` // a previous page's Next: list strictly after it (paging)
 	Limit int    `json:"limit,omitempty"` // 1..1000; 0 = 100
 }
 

@@ -106,9 +106,6 @@ func Include(env Env, requester crypto.Address, txHash [32]byte, idx uint32, msg
 		return Included{ID: id, Memo: true, Events: append([]Event{ev}, evs...)}, nil
 	}
 	ev.Attrs = append(ev.Attrs, "memo", "false")
-	if err := env.S.Set(state.OpenKey(id), state.OpenMark); err != nil {
-		return Included{}, err
-	}
 	if err := save(env.S, m); err != nil {
 		return Included{}, err
 	}

@@ -93,7 +93,8 @@ func nextDue(j *market.Job) int64 {
 }
 
 // save writes m and keeps its deadline index entry at nextDue (or removes
-// both index entries once m is closed).
+// it once m is closed): the index holds every open request exactly once,
+// so it is also the listing of open requests.
 func save(s registry.Store, m *statepb.Request) error {
 	id := id32(m.Id)
 	want := int64(0)
@@ -112,11 +113,6 @@ func save(s registry.Store, m *statepb.Request) error {
 			}
 		}
 		m.Due = want
-	}
-	if m.Status != StatusOpen {
-		if err := s.Set(state.OpenKey(id), nil); err != nil {
-			return err
-		}
 	}
 	return s.Set(state.RequestKey(id), state.EncodeRecord(m))
 }

@@ -3,7 +3,6 @@ package jobs
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 
 	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/registry"
@@ -61,9 +60,12 @@ func GetResult(r registry.Reader, id [32]byte) (*statepb.Result, []byte, error) 
 	return m, raw, nil
 }
 
-// ListOpen returns the stored records and keys of open requests in id
-// order strictly after q.After, at most q.Limit (0 = DefaultListLimit);
-// next is the After of the next page when the page is full. Errors:
+// ListOpen returns the stored records and keys of open requests in
+// deadline-index order (next due height, then id: the most urgent first)
+// strictly after the cursor q.After (state.DueCursor), at most q.Limit
+// (0 = DefaultListLimit); next is the After of the next page when the
+// page is full. A request whose due height moves between two pages may be
+// skipped or listed twice; the offer stream reports such moves. Errors:
 // Invalid (after, limit, open false), *registry.CorruptError, and r's.
 func ListOpen(r registry.Reader, q apitype.RequestQuery) (raws, keys [][]byte, next string, err error) {
 	const op = "jobs.list"
@@ -75,21 +77,29 @@ func ListOpen(r registry.Reader, q apitype.RequestQuery) (raws, keys [][]byte, n
 	case q.Limit < 0 || q.Limit > MaxListLimit:
 		return nil, nil, "", vmerr.E(op, vmerr.Invalid, "limit %d not in [1, %d]", q.Limit, MaxListLimit)
 	}
-	start := []byte{state.PrefixOpen}
+	start := []byte{state.PrefixDue}
 	if q.After != "" {
-		id, err := state.ParseRequestID(q.After)
+		k, err := state.ParseDueCursor(q.After)
 		if err != nil {
 			return nil, nil, "", err
 		}
-		start = append(state.OpenKey(id), 0)
+		start = append(k, 0)
 	}
 	var ids [][32]byte
-	err = r.Scan(start, registry.PrefixEnd([]byte{state.PrefixOpen}), true, func(k, _ []byte) bool {
-		var id [32]byte
-		copy(id[:], k[1:])
-		ids = append(ids, id)
+	var last []byte
+	var bad error
+	err = r.Scan(start, registry.PrefixEnd([]byte{state.PrefixDue}), true, func(k, _ []byte) bool {
+		_, id, derr := state.DueHeight(k)
+		if derr != nil {
+			bad = &registry.CorruptError{Err: derr}
+			return false
+		}
+		ids, last = append(ids, id), k
 		return len(ids) < q.Limit
 	})
+	if err == nil {
+		err = bad
+	}
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -101,7 +111,7 @@ func ListOpen(r registry.Reader, q apitype.RequestQuery) (raws, keys [][]byte, n
 		raws, keys = append(raws, raw), append(keys, state.RequestKey(id))
 	}
 	if len(ids) == q.Limit {
-		next = hex.EncodeToString(ids[len(ids)-1][:])
+		next = state.DueCursor(last)
 	}
 	return raws, keys, next, nil
 }

@@ -76,9 +76,18 @@ func (a *App) checkEscrow() error {
 	}
 	var open uint64
 	var inner error
-	err = r.Scan([]byte{state.PrefixOpen}, []byte{state.PrefixOpen + 1}, true, func(k, _ []byte) bool {
-		var id [32]byte
-		copy(id[:], k[1:])
+	seen := map[[32]byte]bool{}
+	err = r.Scan([]byte{state.PrefixDue}, []byte{state.PrefixDue + 1}, true, func(k, _ []byte) bool {
+		due, id, err := state.DueHeight(k)
+		if err != nil {
+			inner = err
+			return false
+		}
+		if seen[id] {
+			inner = vmerr.E(op, vmerr.Internal, "request %x is indexed twice", id)
+			return false
+		}
+		seen[id] = true
 		m, _, err := jobs.GetRequest(r, id)
 		if err != nil {
 			inner = err
@@ -86,6 +95,10 @@ func (a *App) checkEscrow() error {
 		}
 		if m.Status != jobs.StatusOpen {
 			inner = vmerr.E(op, vmerr.Internal, "request %x is indexed open but %s", id, m.Status)
+			return false
+		}
+		if m.Due != due {
+			inner = vmerr.E(op, vmerr.Internal, "request %x is indexed at height %d, due at %d", id, due, m.Due)
 			return false
 		}
 		open += m.Escrow

@@ -52,7 +52,7 @@ type DataRangeQuery struct {
 //     (proved when asked). Invalid for data that is not 32 bytes,
 //     NotFound for an unknown request.
 //   - /requests: Value = state.EncodeList of the open requests' records
-//     in id order (jobs.ListOpen); Info = the id to pass as After for the
+//     in deadline-index order (jobs.ListOpen); Info = the cursor to pass as After for the
 //     next page; with Prove, one proof op per item, in order, its Key the
 //     item's store key. Invalid for a bad query (open false, bad after or
 //     limit).

@@ -11,8 +11,8 @@ import (
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
-// OpenMark is the value of an index entry (PrefixOpen, PrefixDue): the
-// key carries everything; iavl refuses empty values.
+// OpenMark is the value of a deadline index entry (PrefixDue): the key
+// carries everything; iavl refuses empty values.
 var OpenMark = []byte{1}
 
 // RequestKey is the store key of request id.
@@ -26,9 +26,6 @@ func ResultHeadKey() []byte { return []byte{PrefixResultHd} }
 
 // DataSeqKey is the store key of the last data version given out.
 func DataSeqKey() []byte { return []byte{PrefixDataSeq} }
-
-// OpenKey is the open-requests index entry of id.
-func OpenKey(id [32]byte) []byte { return append([]byte{PrefixOpen}, id[:]...) }
 
 // DueKey is the deadline index entry of id at height due.
 func DueKey(due int64, id [32]byte) []byte {
@@ -46,6 +43,21 @@ func DueHeight(key []byte) (int64, [32]byte, error) {
 	}
 	copy(id[:], key[9:])
 	return int64(binary.BigEndian.Uint64(key[1:9])), id, nil
+}
+
+// DueCursor is the paging cursor of the open-request listing that ends at
+// the deadline index entry key: its due height and request id, 80 hex
+// digits.
+func DueCursor(key []byte) string { return hex.EncodeToString(key[1:]) }
+
+// ParseDueCursor parses a DueCursor back into its deadline index key.
+// Errors: Invalid.
+func ParseDueCursor(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 8+32 {
+		return nil, vmerr.E("state.due_cursor", vmerr.Invalid, "cursor %q: want 80 hex digits (due height and request id), the `next` of a listing", s)
+	}
+	return append([]byte{PrefixDue}, b...), nil
 }
 
 // RevealKey is the store key of a revealed, not yet settled result.

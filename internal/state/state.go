@@ -34,8 +34,8 @@ const (
 	PrefixData     byte = 0x0B // + name + 0x00 + key: DataValue, a contract's namespace ("my chain")
 	PrefixDataSeq  byte = 0x0C // single key: the last version given to a data write
 	PrefixMemo     byte = 0x0D // + SHA-256(code hash, fn, input hash): statepb.Memo
-	PrefixOpen     byte = 0x0E // + request id: OpenMark, the index of open requests
-	PrefixDue      byte = 0x0F // + due height (8 bytes) + request id: OpenMark, the deadline index
+	_              byte = 0x0E // unused: was an index of open requests, which the deadline index now serves
+	PrefixDue      byte = 0x0F // + due height (8 bytes) + request id: OpenMark, the deadline index: every open request, once
 	PrefixReveal   byte = 0x10 // + request id + result hash: canonical result bytes of an unsettled reveal
 	PrefixResultHd byte = 0x11 // single key: statepb.ChainHead, the head of the resultChain
 )
