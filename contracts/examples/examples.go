@@ -23,9 +23,12 @@ func Dir() string {
 }
 
 // Build compiles the named example to outDir/<name>.wasm with
-// GOOS=wasip1 GOARCH=wasm -buildmode=c-shared -trimpath and returns the
-// path. The toolchain is the `go` on PATH (else /usr/local/go/bin/go); it fails with
-// the compiler's output.
+// GOOS=wasip1 GOARCH=wasm -buildmode=c-shared -trimpath -buildvcs=false
+// -ldflags=-buildid= (the flags of contracts/build.sh) and returns the
+// path. The flags make the bytes reproducible: no checkout path, no VCS
+// revision or dirty flag, no build ID, so the same sources and toolchain
+// give the same module (and CID) anywhere. The toolchain is the `go` on
+// PATH (else /usr/local/go/bin/go); it fails with the compiler's output.
 func Build(ctx context.Context, outDir, name string) (string, error) {
 	out := filepath.Join(outDir, name+".wasm")
 	return out, BuildPackage(ctx, filepath.Join(Dir(), name), out)
@@ -38,7 +41,7 @@ func BuildPackage(ctx context.Context, srcDir, out string) error {
 	if err != nil {
 		goBin = "/usr/local/go/bin/go"
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false", "-ldflags=-buildid=", "-o", out, ".")
 	cmd.Dir = srcDir
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

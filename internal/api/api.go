@@ -48,6 +48,12 @@ type Backend interface {
 	Account(ctx context.Context, addr crypto.Address, height int64, prove bool) (apitype.Account, error)
 	// Block returns the block at height; 0 = latest.
 	Block(ctx context.Context, height int64) (apitype.Block, error)
+	// Commit returns the signed header of block height (0 = latest) and
+	// the validator set that signed it: the proof of the app hash of the
+	// state after block height-1 (see internal/lightproof). Errors:
+	// Invalid for a negative height, NotFound above the latest block or
+	// when no commit is stored, Unavailable.
+	Commit(ctx context.Context, height int64) (apitype.Commit, error)
 	// Tx returns a committed transaction by hash.
 	Tx(ctx context.Context, hash tx.Hash) (apitype.Tx, error)
 	// Status describes the node and its chain.

@@ -39,6 +39,7 @@ func (s *Server) table() []route {
 		{"GET", "/v1/txs/{hash}", s.getTx},
 		{"GET", "/v1/accounts/{addr}", s.getAccount},
 		{"GET", "/v1/blocks/{height}", s.getBlock},
+		{"GET", "/v1/commits/{height}", s.getCommit},
 		{"GET", "/v1/status", s.getStatus},
 		{"GET", "/v1/contracts", s.listContracts},
 		{"GET", "/v1/contracts/{ref}", s.getContract},
@@ -52,6 +53,10 @@ func (s *Server) table() []route {
 		{"GET", "/v1/memos/{code}/{fn}/{input}", s.getMemo},
 		{"GET", "/v1/state/{contract}", s.getDataRange},
 		{"GET", "/v1/state/{contract}/{key}", s.getData},
+		{"GET", "/v1/ids/{id}", s.getID},
+		{"GET", "/v1/ids/{id}/records", s.listIDRecords},
+		{"GET", "/v1/ids/{id}/records/{key...}", s.getIDRecord},
+		{"GET", "/v1/ids/{id}/did.json", s.getDID},
 		{"GET", "/v1/events", s.events},
 		{"GET", "/v1/openapi.yaml", s.openAPI},
 	}

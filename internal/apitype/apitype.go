@@ -43,6 +43,29 @@ type Location struct {
 	Proof     string `json:"proof"`    // hex of the encoded ics23.CommitmentProof
 }
 
+// Commit is GET /v1/commits/{height}: the signed header of block Height
+// (the header and the commit of its validators' precommit signatures)
+// with the validator set that signed it, as CometBFT's LightBlock. The
+// header's AppHash is the app hash of the state after block Height-1, so
+// a Location at height H is proved by the Commit of height H+1; package
+// internal/lightproof checks the pair. ChainID, Height, Hash, AppHash and
+// Time repeat what LightBlock holds, for display; a verifier rejects a
+// Commit whose copies disagree with LightBlock.
+type Commit struct {
+	ChainID string `json:"chain_id"`
+	Height  int64  `json:"height"`
+	Hash    string `json:"hash"`     // hex block hash (the header's hash)
+	AppHash string `json:"app_hash"` // hex app hash in the header: state after block Height-1
+	Time    string `json:"time"`     // RFC 3339, the header's time
+	// Canonical is true when the commit is the one block Height+1
+	// carries; false for the node's own seen commit of its latest block
+	// (a different, equally valid set of +2/3 signatures).
+	Canonical bool `json:"canonical"`
+	// LightBlock is the hex of the protobuf cometbft.types.v1.LightBlock
+	// (signed header and validator set).
+	LightBlock string `json:"light_block"`
+}
+
 // SubmitResult is POST /v1/txs.
 type SubmitResult struct {
 	Hash   string `json:"hash"`
@@ -93,8 +116,9 @@ type Status struct {
 	FaucetEnabled   bool   `json:"faucet_enabled"`
 	FaucetAddress   string `json:"faucet_address,omitempty"`
 	MinFee          string `json:"min_fee"`
-	DeployFeePerKiB string `json:"deploy_fee_per_kib"` // GAS per started KiB of a Deploy's payload, on top of MinFee
-	MaxCodeSize     int    `json:"max_code_size"`      // largest contract module a Deploy may carry, bytes
+	DeployFeePerKiB string `json:"deploy_fee_per_kib"`      // GAS per started KiB of a Deploy's payload, on top of MinFee
+	IDCreateFee     string `json:"id_create_fee,omitempty"` // GAS per Request to create an ID, on top of MinFee
+	MaxCodeSize     int    `json:"max_code_size"`           // largest contract module a Deploy may carry, bytes
 	MempoolSize     int    `json:"mempool_size"`
 }
 
@@ -420,4 +444,45 @@ type DataRange struct {
 	Contract string      `json:"contract"`
 	Entries  []DataEntry `json:"entries"`
 	Height   int64       `json:"height"`
+}
+
+// ID is GET /v1/ids/{id}: an ID's record on the IDChain (the system
+// contract idchain's namespace) at Height, and the Location proving it.
+type ID struct {
+	ID          string            `json:"id"`
+	Owner       string            `json:"owner"`  // account address
+	PubKey      string            `json:"pubkey"` // the owner's ed25519 public key, hex
+	Controllers []string          `json:"controllers"`
+	Attrs       map[string]string `json:"attrs"`
+	Created     int64             `json:"created"` // height of the creating request
+	Updated     int64             `json:"updated"`
+	Version     uint64            `json:"version"` // the stored record's data version
+	Height      int64             `json:"height"`
+	Location    *Location         `json:"location,omitempty"`
+}
+
+// IDRecord is GET /v1/ids/{id}/records/{key}: one record of an ID's "my
+// chain". A private record has Ciphertext (an age file, base64 in JSON)
+// readable by the listed Readers only.
+type IDRecord struct {
+	ID         string    `json:"id"`
+	Key        string    `json:"key"`
+	Value      string    `json:"value,omitempty"`
+	Private    bool      `json:"private,omitempty"`
+	Ciphertext []byte    `json:"ciphertext,omitempty"`
+	Readers    []string  `json:"readers,omitempty"`
+	By         string    `json:"by"`      // address that wrote it
+	Updated    int64     `json:"updated"` // height of the writing request
+	Version    uint64    `json:"version"`
+	Height     int64     `json:"height"`
+	Location   *Location `json:"location,omitempty"`
+}
+
+// IDRecordList is GET /v1/ids/{id}/records: records in key order after
+// the query's `after`; Next is the After of the following page.
+type IDRecordList struct {
+	ID      string     `json:"id"`
+	Records []IDRecord `json:"records"`
+	Next    string     `json:"next,omitempty"`
+	Height  int64      `json:"height"`
 }

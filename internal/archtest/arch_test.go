@@ -23,7 +23,7 @@ type rule struct {
 
 var rules = []rule{
 	{"github.com/tetratelabs/wazero", []string{module + "/internal/wasm"}},
-	{"github.com/cometbft/cometbft", []string{module + "/internal/chain", module + "/internal/ledger"}},
+	{"github.com/cometbft/cometbft", []string{module + "/internal/chain", module + "/internal/ledger", module + "/internal/lightproof"}},
 	{module + "/internal/node", []string{module + "/cmd", module + "/internal/cli", module + "/internal/nodetest"}},
 	{module + "/internal/chain", []string{module + "/internal/node", module + "/internal/nodetest"}},
 	{module + "/internal/ledger", []string{module + "/internal/node", module + "/internal/chain", module + "/internal/nodetest"}},

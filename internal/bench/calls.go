@@ -33,6 +33,9 @@ type CallSpec struct {
 	// Input, when set, is every call's input (so all but the first are
 	// answered from its memo); otherwise each call's input differs.
 	Input []byte
+	// Inputs, when set, makes the input of account's call number round
+	// (and overrides Input).
+	Inputs func(account, round int) []byte `json:"-"`
 }
 
 // Escrow is what each call locks at inclusion.
@@ -43,7 +46,9 @@ func (s CallSpec) Escrow() uint64 {
 
 func (s CallSpec) msg(account, round int) *txpb.Msg {
 	in := s.Input
-	if in == nil {
+	if s.Inputs != nil {
+		in = s.Inputs(account, round)
+	} else if in == nil {
 		in = fmt.Appendf(nil, `{"a":%d,"n":%d}`, account, round)
 	}
 	return &txpb.Msg{Sum: &txpb.Msg_Request{Request: &txpb.Request{Contract: s.Contract, Fn: s.Fn,

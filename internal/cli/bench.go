@@ -47,7 +47,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Load generators that measure a node",
 	}
-	cmd.AddCommand(newBenchTransfersCmd(g), newBenchCallsCmd(g), newBenchServeCmd(g))
+	cmd.AddCommand(newBenchTransfersCmd(g), newBenchCallsCmd(g), newBenchIDsCmd(g), newBenchServeCmd(g))
 	return cmd
 }
 

@@ -37,6 +37,9 @@ type benchCallsReport struct {
 	// Ratio is settled calls/s over committed transfers/s.
 	Ratio          float64 `json:"ratio"`
 	SustainedRatio float64 `json:"sustained_ratio"`
+	// Location is `vm bench ids`' read side: GET /v1/ids/{id} of created
+	// IDs, verified, one at a time after the run.
+	Location *latency `json:"location,omitempty"`
 }
 
 func newBenchCallsCmd(g *globals) *cobra.Command {
@@ -85,7 +88,7 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 			if memo {
 				spec.Input = []byte(`{"memo":true}`)
 			}
-			rep, err := g.benchCalls(ctx, cfg, spec, miners, capacity, wait)
+			rep, err := g.benchCalls(ctx, cfg, spec, miners, capacity, wait, false)
 			if err != nil {
 				return err
 			}
@@ -122,7 +125,7 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 }
 
 // benchCalls runs the baseline and the calls against one in-process devnet.
-func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.CallSpec, nMiners, capacity int, wait time.Duration) (benchCallsReport, error) {
+func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.CallSpec, nMiners, capacity int, wait time.Duration, ids bool) (benchCallsReport, error) {
 	rep := benchCallsReport{Miners: nMiners, Capacity: capacity, Spec: spec}
 	keys := bench.Keys(cfg.Accounts + nMiners + 1)
 	reqKeys, minerKeys, deployer := keys[:cfg.Accounts], keys[cfg.Accounts:cfg.Accounts+nMiners], keys[len(keys)-1]
@@ -153,14 +156,16 @@ func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.C
 		return rep, err
 	}
 	cfg.ChainID = st.ChainID
-	fmt.Fprintln(g.stderr, "bench: deploying echo@1.0.0 and starting the miners…")
-	d := &txpb.Deploy{Name: "echo", Version: "1.0.0", Code: bench.EchoContract()}
-	fee, err := deployFee(st, d, "")
-	if err != nil {
-		return rep, err
-	}
-	if r, err := c.Send(ctx, deployer, []*txpb.Msg{{Sum: &txpb.Msg_Deploy{Deploy: d}}}, fee, true); err != nil {
-		return rep, fmt.Errorf("deploy: %+v: %w", r, err)
+	if !ids {
+		fmt.Fprintln(g.stderr, "bench: deploying echo@1.0.0 and starting the miners…")
+		d := &txpb.Deploy{Name: "echo", Version: "1.0.0", Code: bench.EchoContract()}
+		fee, err := deployFee(st, d, "")
+		if err != nil {
+			return rep, err
+		}
+		if r, err := c.Send(ctx, deployer, []*txpb.Msg{{Sum: &txpb.Msg_Deploy{Deploy: d}}}, fee, true); err != nil {
+			return rep, fmt.Errorf("deploy: %+v: %w", r, err)
+		}
 	}
 	agents, err := startBenchMiners(ctx, c, minerKeys, capacity)
 	defer func() {
@@ -189,16 +194,22 @@ func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.C
 	for i := range start {
 		start[i] = uint64(cfg.Count(i))
 	}
-	if spec.Input != nil { // the warm-up call that leaves the memo
-		warm := &txpb.Request{Contract: spec.Contract, Fn: spec.Fn, Input: spec.Input, GasLimit: spec.GasLimit, Price: spec.Price,
+	if spec.Input != nil || ids { // the warm-up call that leaves the memo, or compiles the IDChain
+		in := spec.Input
+		if ids {
+			in = idCreateInput(deployer, "bench-warm-up")
+			spec.Inputs = func(a, r int) []byte { return idCreateInput(reqKeys[a], fmt.Sprintf("id-%d-%d", a, r)) }
+		}
+		warm := &txpb.Request{Contract: spec.Contract, Fn: spec.Fn, Input: in, GasLimit: spec.GasLimit, Price: spec.Price,
 			Reward: spec.Reward, Replicas: spec.Replicas, Quorum: spec.Quorum, Deadline: spec.Deadline}
-		minFee, err := deployFee(st, nil, "")
+		fee, err := idFeeOf(st, spec.Fn, ids)
 		if err != nil {
 			return rep, err
 		}
-		if err := warmUp(ctx, c, deployer, warm, minFee); err != nil {
+		if err := warmUp(ctx, c, deployer, warm, fee); err != nil {
 			return rep, err
 		}
+		cfg.Fee = fee
 	}
 	cfg.Call = &spec
 	fmt.Fprintf(g.stderr, "bench: %d calls of %s.%s…\n", cfg.N, spec.Contract, spec.Fn)
@@ -217,6 +228,11 @@ func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.C
 		}
 		m.Location = nil
 		rep.MinerRecords = append(rep.MinerRecords, m)
+	}
+	if ids {
+		if rep.Location, err = sampleLocations(ctx, c, len(reqKeys), cfg); err != nil {
+			return rep, err
+		}
 	}
 	if t := rep.Transfers; t.TxPerSec > 0 && t.SustainedTxPerSec > 0 {
 		rep.Ratio = rep.Calls.CallsPerSec / t.TxPerSec

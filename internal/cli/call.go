@@ -110,69 +110,119 @@ func newCallCmd(g *globals) *cobra.Command {
 
 // call submits the request and, with wait, follows it to its result.
 func (g *globals) call(ctx context.Context, c *client.Client, key crypto.PrivKey, req *txpb.Request, fee uint64, wait bool, timeout time.Duration) error {
-	var blocks <-chan apitype.BlockEvents
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if wait { // subscribe first, so no block is missed
-		var err error
-		if blocks, err = c.Blocks(wctx); err != nil {
+	if wait {
+		s, err := g.request(ctx, c, key, req, fee, timeout)
+		if err != nil {
 			return err
 		}
+		return g.printCall(s.id, s.result, s.view)
 	}
 	res, err := g.commitTx(ctx, c, key, &txpb.Msg{Sum: &txpb.Msg_Request{Request: req}}, fee)
 	if err != nil {
 		return err
 	}
-	h, err := tx.ParseHash(res.Hash)
+	id, view, err := requestView(res, fee)
 	if err != nil {
 		return err
 	}
-	id := market.RequestID(h, 0)
-	idHex := hex.EncodeToString(id[:])
-	view := callView{RequestID: idHex, Status: "open", Tx: res.Hash, Fee: strconv.FormatUint(fee, 10)}
-	if !wait {
-		if r, err := c.Result(ctx, idHex, 0); err == nil { // a memo hit settles at once
-			return g.printCall(ctx, c, id, r, view)
+	if r, err := c.Result(ctx, view.RequestID, 0); err == nil { // a memo hit settles at once
+		if err := verifyResult(ctx, c, id, r); err != nil {
+			return err
 		}
-		return g.print(view, func(w io.Writer) {
-			fmt.Fprintf(w, "request: %s\nstatus:  open\ntx:      %s\n", idHex, res.Hash)
-		})
+		return g.printCall(id, r, view)
+	}
+	return g.print(view, func(w io.Writer) {
+		fmt.Fprintf(w, "request: %s\nstatus:  open\ntx:      %s\n", view.RequestID, res.Hash)
+	})
+}
+
+// settled is a request followed to its verified result.
+type settled struct {
+	id     [32]byte
+	result apitype.Result
+	exec   *wasm.Result // the verified result bytes decoded; nil for an expired request
+	view   callView     // the request's part of the view: id, tx, fee
+}
+
+// request submits req, waits up to timeout for its result on the
+// resultChain and verifies it against a block header.
+func (g *globals) request(ctx context.Context, c *client.Client, key crypto.PrivKey, req *txpb.Request, fee uint64, timeout time.Duration) (settled, error) {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	blocks, err := c.Blocks(wctx) // subscribe first, so no block is missed
+	if err != nil {
+		return settled{}, err
+	}
+	res, err := g.commitTx(ctx, c, key, &txpb.Msg{Sum: &txpb.Msg_Request{Request: req}}, fee)
+	if err != nil {
+		return settled{}, err
+	}
+	id, view, err := requestView(res, fee)
+	if err != nil {
+		return settled{}, err
 	}
 	for {
-		r, err := c.Result(wctx, idHex, 0)
+		r, err := c.Result(wctx, view.RequestID, 0)
 		if err == nil {
-			return g.printCall(ctx, c, id, r, view)
+			if err := verifyResult(ctx, c, id, r); err != nil {
+				return settled{}, err
+			}
+			s := settled{id: id, result: r, view: view}
+			if len(r.Raw) > 0 { // the verified bytes, not the node's decoded fields
+				s.exec = new(wasm.Result)
+				if err := s.exec.UnmarshalBinary(r.Raw); err != nil {
+					return settled{}, fmt.Errorf("result %x: %w", id, err)
+				}
+			}
+			return s, nil
 		}
 		if vmerr.KindOf(err) != vmerr.NotFound {
-			return err
+			return settled{}, err
 		}
 		select {
 		case _, ok := <-blocks:
 			if !ok {
-				return fmt.Errorf("request %s: no result within %s (the block stream ended)", idHex, timeout)
+				return settled{}, fmt.Errorf("request %s: no result within %s (the block stream ended)", view.RequestID, timeout)
 			}
 		case <-wctx.Done():
-			return fmt.Errorf("request %s: no result within %s", idHex, timeout)
+			return settled{}, fmt.Errorf("request %s: no result within %s", view.RequestID, timeout)
 		}
 	}
 }
 
-// printCall verifies r against a block header and prints it; the exit
-// status is 1 unless the call settled with status ok.
-func (g *globals) printCall(ctx context.Context, c *client.Client, id [32]byte, r apitype.Result, view callView) error {
+// requestView is the start of the view of the single Request in the
+// committed tx res.
+func requestView(res apitype.SubmitResult, fee uint64) ([32]byte, callView, error) {
+	h, err := tx.ParseHash(res.Hash)
+	if err != nil {
+		return [32]byte{}, callView{}, err
+	}
+	id := market.RequestID(h, 0)
+	return id, callView{RequestID: hex.EncodeToString(id[:]), Status: "open", Tx: res.Hash, Fee: strconv.FormatUint(fee, 10)}, nil
+}
+
+// verifyResult checks r is request id's resultChain entry as a block
+// header commits it.
+func verifyResult(ctx context.Context, c *client.Client, id [32]byte, r apitype.Result) error {
 	if err := verifyLocation(ctx, c, r.Location, r.Height); err != nil {
 		return fmt.Errorf("result %x not verified: %w", id, err)
 	}
 	if !state.SameKey(r.Location, state.ResultKey(id)) {
 		return fmt.Errorf("result %x not verified: the location is about another key", id)
 	}
+	return nil
+}
+
+// printCall prints r, verified by the caller; the exit status is 1 unless
+// the call settled with status ok.
+func (g *globals) printCall(id [32]byte, r apitype.Result, view callView) error {
 	view.Status, view.Contract, view.Fn, view.Memo, view.Applied = r.Status, r.Contract, r.Fn, r.Memo, r.Applied
 	view.Cost, view.Miners, view.Rounds, view.Height, view.Location = r.Cost, r.Paid, r.Rounds, r.Settled, r.Location
 	if view.Memo {
 		view.Fee = "0"
 	}
 	ok := false
-	if len(r.Raw) > 0 { // the verified bytes, not the node's decoded fields
+	if len(r.Raw) > 0 {
 		var res wasm.Result
 		if err := res.UnmarshalBinary(r.Raw); err != nil {
 			return fmt.Errorf("result %x: %w", id, err)
@@ -231,7 +281,10 @@ func newResultCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.printCall(ctx, c, id, r, callView{RequestID: args[0]})
+			if err := verifyResult(ctx, c, id, r); err != nil {
+				return err
+			}
+			return g.printCall(id, r, callView{RequestID: args[0]})
 		},
 	})
 	return cmd

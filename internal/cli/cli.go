@@ -91,7 +91,7 @@ func newRootCmd(g *globals) *cobra.Command {
 
 // commands lists the top-level command constructors, one per file.
 var commands = []func(*globals) *cobra.Command{
-	newContractCmd, newMinerCmd, newCallCmd, newResultCmd,
+	newContractCmd, newMinerCmd, newCallCmd, newResultCmd, newIDCmd,
 	newKeysCmd, newGasCmd, newStatusCmd,
 	newDevnetCmd, newNodeCmd, newTestnetCmd,
 	newBenchCmd,

@@ -95,7 +95,8 @@ func (g *globals) runMiner(cmd *cobra.Command, o minerRunFlags) error {
 	}
 	ctx := cmd.Context()
 	a, err := startAgent(ctx, miner.Config{Client: g.client(), Key: key, MinGas: gas, Kind: o.kind, Capacity: o.capacity,
-		Endpoint: o.endpoint, SoftwareVersion: minerVersion(), Logger: log, WrongResult: wrong, Copy: copying})
+		Endpoint: o.endpoint, SoftwareVersion: minerVersion(), Logger: log, WrongResult: wrong, Copy: copying,
+		Warm: miner.WarmSystem()})
 	if err != nil {
 		return err
 	}
@@ -188,7 +189,7 @@ func startDevnetMiner(ctx context.Context, url string, key crypto.PrivKey, capac
 		}
 	}
 	return startAgent(ctx, miner.Config{Client: c, Key: key, Kind: "cpu", Capacity: capacity,
-		SoftwareVersion: minerVersion(), Logger: log.With("module", "miner")})
+		SoftwareVersion: minerVersion(), Logger: log.With("module", "miner"), Warm: miner.WarmSystem()})
 }
 
 // devnetMinerLow is the balance under which the built-in miner asks the

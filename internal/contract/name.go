@@ -16,8 +16,11 @@ const (
 
 // ValidName reports whether name may name a contract chain: 2..64 bytes
 // matching ^[a-z][a-z0-9-]*[a-z0-9]$ with no "--" (so names stay readable
-// and can never be confused with a separator). It returns nil or an error of
-// kind vmerr.Invalid whose message names the rule that broke.
+// and can never be confused with a separator), and not 40 hex digits: a
+// contract calling another is named by its name as the caller, and an
+// account by its address, so a contract must never be able to take an
+// account's name. It returns nil or an error of kind vmerr.Invalid whose
+// message names the rule that broke.
 func ValidName(name string) error {
 	const op = "contract.name"
 	switch {
@@ -39,7 +42,24 @@ func ValidName(name string) error {
 			return vmerr.E(op, vmerr.Invalid, "name %q must not contain \"--\"", name)
 		}
 	}
+	if isAddress(name) {
+		return vmerr.E(op, vmerr.Invalid, "name %q is 40 hex digits, which names an account", name)
+	}
 	return nil
+}
+
+// isAddress reports whether name has the form of an account address as
+// the runtime names a caller: 40 lower-case hex digits.
+func isAddress(name string) bool {
+	if len(name) != 40 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidTags reports whether tags may label a contract version: at most

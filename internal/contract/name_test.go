@@ -50,6 +50,10 @@ func TestValidName(t *testing.T) {
 		{"nul", "a\x00b", "only a-z, 0-9 and '-'"},
 		{"non-ascii", "caf\u00e9", "only a-z, 0-9 and '-'"},
 		{"double hyphen", "a--b", `must not contain "--"`},
+		{"an account address", "a" + strings.Repeat("0", 38) + "f", "names an account"},
+		{"39 hex digits", "a" + strings.Repeat("0", 38), ""},
+		{"41 hex digits", "a" + strings.Repeat("0", 40), ""},
+		{"40 with a non-hex letter", "g" + strings.Repeat("0", 39), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,12 +12,13 @@ import (
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
-// Genesis is the JSON in InitChain's AppStateBytes: the chain parameters
-// and the opening balances. The sum of the balances is the total supply,
-// fixed for the life of the chain.
+// Genesis is the JSON in InitChain's AppStateBytes: the chain parameters,
+// the opening balances and the system contracts. The sum of the balances
+// is the total supply, fixed for the life of the chain.
 type Genesis struct {
-	Params   Params           `json:"params"`
-	Accounts []GenesisAccount `json:"accounts"`
+	Params    Params            `json:"params"`
+	Accounts  []GenesisAccount  `json:"accounts"`
+	Contracts []GenesisContract `json:"contracts,omitempty"`
 }
 
 // GenesisAccount is one opening balance.
@@ -46,6 +47,9 @@ type Params struct {
 	// MaxCodeSize is the largest module a Deploy may carry, in bytes; 0
 	// means tx.MaxCodeSize, and more than that is invalid.
 	MaxCodeSize int `json:"max_code_size,omitempty"`
+	// IDCreateFee is charged, on top of MinFee, for every Request to the
+	// IDChain's create function (IDCreateFees).
+	IDCreateFee uint64 `json:"id_create_fee,string,omitempty"`
 	// Market are the execution market's parameters (market.Params); a
 	// genesis without them gets market.Default().
 	Market market.Params `json:"market"`
@@ -69,6 +73,11 @@ type Supply struct {
 // draw).
 const DevnetDeployFeePerKiB = 100
 
+// DevnetIDCreateFee is the devnet's price of creating an ID: 1,000 GAS, a
+// hundred-thousandth of one faucet draw, so a million squatted names cost
+// ten thousand draws.
+const DevnetIDCreateFee = 1000
+
 // DevnetFaucetPerWindow is what one recipient may draw from the devnet
 // faucet per window: enough to deploy a Go contract (about 245,000 GAS)
 // and escrow dozens of calls to one (about 2,000,000 gas each).
@@ -83,10 +92,11 @@ const DevnetFaucetSupply uint64 = 1_000_000_000_000_000
 func DevnetGenesis() Genesis {
 	return Genesis{
 		Params: Params{MinFee: 1, FaucetEnabled: true, FaucetPerWindow: DevnetFaucetPerWindow, FaucetWindow: 100,
-			DeployFeePerKiB: DevnetDeployFeePerKiB, Market: market.Default()},
+			DeployFeePerKiB: DevnetDeployFeePerKiB, IDCreateFee: DevnetIDCreateFee, Market: market.Default()},
 		Accounts: []GenesisAccount{
 			{Address: FaucetPool(), Balance: DevnetFaucetSupply},
 		},
+		Contracts: SystemContracts(),
 	}
 }
 

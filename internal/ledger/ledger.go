@@ -223,7 +223,11 @@ func (a *App) InitChain(_ context.Context, req *abcitypes.InitChainRequest) (*ab
 		}
 		sets = append(sets, [2][]byte{state.AccountKey(acc.Address), state.Account{Balance: acc.Balance}.Encode()})
 	}
-	a.genesis = sets
+	sys, err := a.deploySystem(g.Contracts, g.Params)
+	if err != nil {
+		return nil, err
+	}
+	a.genesis = append(sets, sys...)
 	if err := a.writeGenesisLocking(); err != nil {
 		a.genesis = nil
 		a.rollback()

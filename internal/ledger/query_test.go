@@ -91,7 +91,7 @@ func TestQueryOther(t *testing.T) {
 		wantErr vmerr.Kind
 	}{
 		{"supply", &abcitypes.QueryRequest{Path: ledger.PathSupply}, `{"total":"1000000000002000"}`, vmerr.OK},
-		{"params", &abcitypes.QueryRequest{Path: ledger.PathParams}, `{"min_fee":"2","faucet_enabled":true,"faucet_per_window":"1000","faucet_window":10,"deploy_fee_per_kib":"100","market":{"tiers":[5000,2500,1250,625,312,156,78,39,20,10,5,1,1,1,1,1],"commit_window":5,"reveal_window":5,"max_replicas":16,"max_deadline":1000,"max_gas_limit":"10000000000","max_input_size":1048576,"unrevealed_penalty":"100","memo_fee":"1"}}`, vmerr.OK},
+		{"params", &abcitypes.QueryRequest{Path: ledger.PathParams}, `{"min_fee":"2","faucet_enabled":true,"faucet_per_window":"1000","faucet_window":10,"deploy_fee_per_kib":"100","id_create_fee":"1000","market":{"tiers":[5000,2500,1250,625,312,156,78,39,20,10,5,1,1,1,1,1],"commit_window":5,"reveal_window":5,"max_replicas":16,"max_deadline":1000,"max_gas_limit":"10000000000","max_input_size":1048576,"unrevealed_penalty":"100","memo_fee":"1"}}`, vmerr.OK},
 		{"unknown path", &abcitypes.QueryRequest{Path: "/nope"}, "", vmerr.NotFound},
 		{"short address", &abcitypes.QueryRequest{Path: ledger.PathAccount, Data: []byte{1}}, "", vmerr.Invalid},
 		{"future height", &abcitypes.QueryRequest{Path: ledger.PathAccount, Data: k[:], Height: 9}, "", vmerr.NotFound},

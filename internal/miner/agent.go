@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/client"
 	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/idchain"
 	"github.com/virtual-machine/vm/internal/jobs"
 	"github.com/virtual-machine/vm/internal/market"
 	"github.com/virtual-machine/vm/internal/state"
@@ -65,8 +67,12 @@ type Config struct {
 	SoftwareVersion string         // announced software version, optional
 	Logger          *slog.Logger   // nil: discard
 
-	Runtime   *wasm.Config // nil: wasm.DefaultConfig(), what the network meters with
-	CacheSize int          // compiled modules kept; 0 = DefaultCacheSize
+	Runtime *wasm.Config // nil: wasm.DefaultConfig(), what the network meters with
+	// Warm lists contracts (name@range) to compile when the agent starts,
+	// in the background, so their first call does not wait seconds for the
+	// compiler; WarmSystem is the usual list.
+	Warm      []string
+	CacheSize int // compiled modules kept; 0 = DefaultCacheSize
 	// Backlog is how many taken offers may wait for a free execution slot
 	// (0 = DefaultBacklogPerSlot × Capacity; their inputs are bounded by
 	// MaxBacklogBytes too). An offer arriving when the backlog is full is
@@ -259,6 +265,10 @@ func New(cfg Config) (*Agent, error) {
 		pending: map[string]*pendingReveal{}, copies: map[string]int64{}, copied: map[string]bool{}}, nil
 }
 
+// WarmSystem is the Warm list of a miner on a network: the system
+// contracts, which the IDChain makes the first thing people call.
+func WarmSystem() []string { return []string{idchain.Contract + "@^1"} }
+
 // Address is the miner's address.
 func (a *Agent) Address() crypto.Address { return a.addr }
 
@@ -309,6 +319,14 @@ func (a *Agent) Start(ctx context.Context) error {
 	if !a.cfg.Copy {
 		for range a.cfg.Capacity {
 			a.spawn(func() { a.worker(rctx) })
+		}
+		for _, ref := range a.cfg.Warm {
+			a.spawn(func() {
+				name, rng, _ := strings.Cut(ref, "@")
+				if err := a.exec.Warm(rctx, name, rng); err != nil {
+					a.log.Debug("warming a contract", "contract", ref, "err", err)
+				}
+			})
 		}
 	}
 	a.log.Info("miner started", "kind", a.cfg.Kind, "capacity", a.cfg.Capacity, "min_gas", a.cfg.MinGas, "height", st.LatestHeight)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/composite"
 	"github.com/virtual-machine/vm/internal/contract"
@@ -78,6 +80,8 @@ type Executor struct {
 	code        Code
 	data        Data
 	maxCompiled int
+
+	compiling singleflight.Group // one compilation per module and runtime at a time
 
 	mu       sync.Mutex
 	cur      *generation
@@ -310,6 +314,26 @@ func (e *Executor) module(ctx context.Context, g *generation, name, version, cid
 		}
 	}
 	e.mu.Unlock()
+	// A module is compiled once even when several calls (or Warm) want it
+	// at the same time: a big module takes seconds to compile.
+	m, err, _ := e.compiling.Do(fmt.Sprintf("%p/%s", g, cidText), func() (any, error) {
+		return e.compile(ctx, g, name, version, cidText)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m.(*wasm.Module), nil
+}
+
+// compile fetches, verifies and compiles the module of module's arguments
+// into g and caches it.
+func (e *Executor) compile(ctx context.Context, g *generation, name, version, cidText string) (*wasm.Module, error) {
+	e.mu.Lock()
+	if m, ok := e.mods.get(cidText); ok && g == e.cur { // compiled while this call waited
+		e.mu.Unlock()
+		return m, nil
+	}
+	e.mu.Unlock()
 	c, err := contract.ParseCID(cidText)
 	if err != nil {
 		return nil, err
@@ -332,6 +356,26 @@ func (e *Executor) module(ctx context.Context, g *generation, name, version, cid
 	}
 	e.mu.Unlock()
 	return m, nil
+}
+
+// Warm compiles the latest version of name@rng ahead of its first call,
+// so that call does not wait for the compiler (seconds for a Go
+// contract). Errors: resolution's and compilation's.
+func (e *Executor) Warm(ctx context.Context, name, rng string) error {
+	v, err := e.version(ctx, name, rng, 0)
+	if err != nil {
+		return err
+	}
+	if v.MeteredHash == "" {
+		return nil // a composite: its steps are compiled when they run
+	}
+	g, err := e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.release(ctx, g)
+	_, err = e.module(ctx, g, v.Name, v.Version, v.MeteredHash)
+	return err
 }
 
 // version resolves name@rng at height through the cache. Only answers

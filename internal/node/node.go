@@ -240,6 +240,7 @@ func (b backend) Status(ctx context.Context) (apitype.Status, error) {
 	}
 	st.MinFee = formatUint(p.MinFee)
 	st.DeployFeePerKiB = formatUint(p.DeployFeePerKiB)
+	st.IDCreateFee = formatUint(p.IDCreateFee)
 	st.MaxCodeSize = p.CodeLimit()
 	return st, nil
 }

@@ -29,6 +29,7 @@ import (
 
 	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/jobs"
 	"github.com/virtual-machine/vm/internal/registry"
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/tx"
@@ -49,6 +50,9 @@ type Config struct {
 	// top of MinFee (contract.DeployFee).
 	DeployFeePerKiB uint64
 	MaxCodeSize     int // largest module a Deploy may carry; default tx.MaxCodeSize
+	// IDCreateFee is charged per Request to create an ID on top of MinFee
+	// (jobs.IDCreateFees).
+	IDCreateFee uint64
 }
 
 // genesisTime is block 1's time; block h is h-1 seconds later.
@@ -284,7 +288,8 @@ func (b *Backend) Status(ctx context.Context) (apitype.Status, error) {
 	st := apitype.Status{ChainID: b.cfg.ChainID, NodeVersion: "apitest", LatestHeight: last.Height,
 		LatestBlockHash: last.Hash, LatestAppHash: last.AppHash, LatestBlockTime: last.Time, Validators: 1,
 		FaucetEnabled: b.cfg.Faucet, MinFee: strconv.FormatUint(b.cfg.MinFee, 10),
-		DeployFeePerKiB: strconv.FormatUint(b.cfg.DeployFeePerKiB, 10), MaxCodeSize: b.cfg.MaxCodeSize}
+		DeployFeePerKiB: strconv.FormatUint(b.cfg.DeployFeePerKiB, 10), MaxCodeSize: b.cfg.MaxCodeSize,
+		IDCreateFee: strconv.FormatUint(b.cfg.IDCreateFee, 10)}
 	if b.cfg.Faucet {
 		st.FaucetAddress = FaucetPool().String()
 	}
@@ -375,9 +380,13 @@ func (b *Backend) apply(s *tx.Signed) ([]apitype.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	if need := b.cfg.MinFee + extra; extra > 0 && body.Fee < need {
-		return nil, vmerr.E(op, vmerr.Invalid, "fee %d is below the required %d (minimum %d plus %d per started KiB deployed)",
-			body.Fee, need, b.cfg.MinFee, b.cfg.DeployFeePerKiB)
+	ids, err := jobs.IDCreateFees(b.cfg.IDCreateFee, body)
+	if err != nil {
+		return nil, err
+	}
+	if need := b.cfg.MinFee + extra + ids; extra+ids > 0 && body.Fee < need {
+		return nil, vmerr.E(op, vmerr.Invalid, "fee %d is below the required %d (minimum %d, plus %d per started KiB deployed, plus %d per ID created)",
+			body.Fee, need, b.cfg.MinFee, b.cfg.DeployFeePerKiB, b.cfg.IDCreateFee)
 	}
 	w := newWork(b.tree, int64(len(b.blocks))+1)
 	events := []apitype.Event{{Type: "tx", Attributes: map[string]string{"signer": s.Signer.String(), "nonce": strconv.FormatUint(body.Nonce, 10)}}}

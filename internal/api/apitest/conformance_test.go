@@ -96,6 +96,10 @@ func (o overHTTP) Block(ctx context.Context, height int64) (apitype.Block, error
 	return o.c.Block(ctx, height)
 }
 
+func (o overHTTP) Commit(ctx context.Context, height int64) (apitype.Commit, error) {
+	return o.c.Commit(ctx, height)
+}
+
 func (o overHTTP) Tx(ctx context.Context, hash tx.Hash) (apitype.Tx, error) { return o.c.Tx(ctx, hash) }
 
 func (o overHTTP) Status(ctx context.Context) (apitype.Status, error) { return o.c.Status(ctx) }
