@@ -1,11 +1,7 @@
 package chain_test
 
 import (
-	"context"
-	"fmt"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/virtual-machine/vm/internal/chain"
 	"github.com/virtual-machine/vm/internal/lightproof"
@@ -76,85 +72,4 @@ func TestCommit(t *testing.T) {
 	if _, err := n.Commit(ctx, 1); vmerr.KindOf(err) != vmerr.Unavailable {
 		t.Errorf("Commit after Stop: %v, want Unavailable", err)
 	}
-}
-
-// TestCommitThreeValidators runs a three-validator testnet in-process:
-// block commits then carry several signatures (batch-verified), every
-// node serves the same signed block, and it verifies against the
-// genesis validator set.
-func TestCommitThreeValidators(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts three validators")
-	}
-	homes, err := chain.WriteTestnet(t.TempDir(), 3, testChain, nil, freePortRange(t, 3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodes := make([]*chain.Node, len(homes))
-	for i, home := range homes {
-		nodes[i], _ = startNode(t, home, chain.Options{})
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if r, err := nodes[0].SubmitTx(ctx, []byte("k=v"), true); err != nil || r.Code != 0 {
-		t.Fatalf("submit: %+v %v", r, err)
-	}
-	for _, n := range nodes {
-		if err := n.WaitHeight(ctx, 3); err != nil {
-			t.Fatal(err)
-		}
-	}
-	trust, err := lightproof.LoadHome(homes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if trust.Validators.Size() != 3 {
-		t.Fatalf("genesis has %d validators, want 3", trust.Validators.Size())
-	}
-	var hash string
-	for i, n := range nodes {
-		c, err := n.Commit(ctx, 2)
-		if err != nil {
-			t.Fatalf("node %d: %v", i, err)
-		}
-		lb, err := lightproof.VerifyCommit(&c, trust)
-		if err != nil {
-			t.Fatalf("node %d's commit of block 2: %v", i, err)
-		}
-		if !c.Canonical || lb.ValidatorSet.Size() != 3 || len(lb.Commit.Signatures) != 3 {
-			t.Errorf("node %d: canonical %v, %d validators, %d signatures", i, c.Canonical, lb.ValidatorSet.Size(), len(lb.Commit.Signatures))
-		}
-		if hash != "" && c.Hash != hash {
-			t.Errorf("node %d serves block 2 as %s, node 0 as %s", i, c.Hash, hash)
-		}
-		hash = c.Hash
-	}
-}
-
-// freePortRange returns the first of n consecutive free loopback ports.
-func freePortRange(t *testing.T, n int) int {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if base+n > 65000 {
-			continue
-		}
-		ok := true
-		for i := 0; i < n && ok; i++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
-			if ok = err == nil; ok {
-				l.Close()
-			}
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range")
-	return 0
 }

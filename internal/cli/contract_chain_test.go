@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -246,7 +247,13 @@ func chainScenario(t *testing.T, e *chainEnv) {
 	// list: by query, by tag, one page.
 	var list []apitype.Contract
 	e.runJSON(t, &list, "contract", "list")
-	if len(list) != 3 || list[0].Name != "c3" || list[1].Name != "hello" || list[2].Name != "world" {
+	var names []string
+	for _, c := range list {
+		if c.Name != "idchain" { // a real node's genesis publishes the IDChain; the fake has none
+			names = append(names, c.Name)
+		}
+	}
+	if !slices.Equal(names, []string{"c3", "hello", "world"}) {
 		t.Errorf("list: %+v", list)
 	}
 	e.runJSON(t, &list, "contract", "list", "--query", "GREETS")

@@ -138,7 +138,7 @@ func (r *Runtime) run(ctx context.Context, m *Module, req *Request, t *txn, pare
 	st, msg, err := f.invoke(ctx, req.Fn)
 	used := initGas + f.used() // before release: a released instance belongs to the next call
 	if pooled {
-		r.release(ctx, m, snap, inst, err == nil && st == StatusOK)
+		r.release(ctx, m, snap, inst, err == nil && reusable(st))
 	} else {
 		_ = inst.Close(ctx)
 	}
@@ -155,6 +155,17 @@ func (r *Runtime) run(ctx context.Context, m *Module, req *Request, t *txn, pare
 		t.events = t.events[:events]
 	}
 	return out, nil
+}
+
+// reusable reports whether an instance whose call ended with st may serve
+// another call after a reset to the snapshot: the call ended through the
+// host (ok, an abort, the meter running out) rather than a trap, after
+// which the engine may have closed the instance. Refusals must not cost a
+// miner a fresh instance each (a contract can make them cheap for the
+// caller). release still checks memory did not grow, and restore that the
+// instance is open.
+func reusable(st Status) bool {
+	return st == StatusOK || st == StatusAbort || st == StatusOutOfGas
 }
 
 // instantiate makes a fresh instance without running any export. Metered

@@ -156,6 +156,9 @@ func (r *Runtime) buildSnapshot(ctx context.Context, m *Module, budget uint64) (
 func (r *Runtime) restore(ctx context.Context, m *Module, s *snapshot) (*instance, error) {
 	select {
 	case inst := <-m.pool:
+		if inst.IsClosed() {
+			break
+		}
 		if err := r.reset(inst, m, s); err == nil {
 			return inst, nil
 		}
@@ -221,8 +224,8 @@ func (r *Runtime) reset(inst *instance, m *Module, s *snapshot) error {
 	return nil
 }
 
-// release returns inst to m's pool when it can be reused (the call ended
-// ok and memory did not grow), else closes it.
+// release returns inst to m's pool when it can be reused (see reusable;
+// memory did not grow), else closes it.
 func (r *Runtime) release(ctx context.Context, m *Module, s *snapshot, inst *instance, reusable bool) {
 	if reusable {
 		if mem := memoryOf(inst); mem == nil || mem.Size() == uint32(len(s.image)) {
