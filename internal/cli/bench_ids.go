@@ -96,14 +96,20 @@ func idCreateInput(key crypto.PrivKey, name string) []byte {
 }
 
 // idFeeOf is the fee of a call of fn: min_fee, plus id_create_fee for an
-// IDChain create.
+// IDChain create (when ids).
 func idFeeOf(st apitype.Status, fn string, ids bool) (uint64, error) {
 	fee, err := strconv.ParseUint(st.MinFee, 10, 64)
-	if err != nil || !ids || fn != idchain.FnCreate || st.IDCreateFee == "" {
-		return fee, err
+	if err != nil {
+		return 0, fmt.Errorf("node reports min_fee %q: %w", st.MinFee, err)
+	}
+	if !ids || fn != idchain.FnCreate || st.IDCreateFee == "" {
+		return fee, nil
 	}
 	extra, err := strconv.ParseUint(st.IDCreateFee, 10, 64)
-	return fee + extra, err
+	if err != nil {
+		return 0, fmt.Errorf("node reports id_create_fee %q: %w", st.IDCreateFee, err)
+	}
+	return fee + extra, nil
 }
 
 // locationSample is how many created IDs sampleLocations reads back.

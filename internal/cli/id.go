@@ -185,18 +185,7 @@ func idFee(ctx context.Context, c *client.Client, fn string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	fee, err := strconv.ParseUint(st.MinFee, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("node reports min_fee %q: %w", st.MinFee, err)
-	}
-	if fn != idchain.FnCreate || st.IDCreateFee == "" {
-		return fee, nil
-	}
-	extra, err := strconv.ParseUint(st.IDCreateFee, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("node reports id_create_fee %q: %w", st.IDCreateFee, err)
-	}
-	return fee + extra, nil
+	return idFeeOf(st, fn, true)
 }
 
 func newIDShowCmd(g *globals) *cobra.Command {
