@@ -30,7 +30,7 @@ type latency struct {
 func newBenchIDsCmd(g *globals) *cobra.Command {
 	var (
 		cfg      bench.Config
-		spec     = bench.CallSpec{Contract: idRef, Fn: idchain.FnCreate, GasLimit: 5_000_000, Price: 1, Reward: 10, Replicas: 1, Quorum: 1, Deadline: 50}
+		spec     = bench.CallSpec{Contract: idRef, Fn: idchain.FnCreate, GasLimit: 5_000_000, Price: 1, Reward: 10, Replicas: 1, Quorum: 1, Deadline: 500}
 		miners   int
 		capacity int
 		wait     time.Duration

@@ -39,7 +39,7 @@ func (o *idOpts) flags(cmd *cobra.Command) {
 	fl.StringVar(&o.gas, "gas", "5000000", "gas limit of the call")
 	fl.StringVar(&o.price, "price", "1", "GAS per unit of gas used")
 	fl.StringVar(&o.reward, "reward", "100", "reward in GAS for the miner")
-	fl.Int64Var(&o.deadline, "deadline", 20, "blocks after inclusion before an unanswered request is refunded")
+	fl.Int64Var(&o.deadline, "deadline", 100, "blocks after inclusion before an unanswered request is refunded (a loaded chain makes 20 a second)")
 	fl.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long to wait for the result")
 	_ = cmd.MarkFlagRequired("from")
 }

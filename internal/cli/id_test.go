@@ -124,6 +124,16 @@ func TestIDCommands(t *testing.T) {
 	if r := vm("id", "verify", write("claim.json", idCreated{ID: "bob", Location: first.Location})); r.code == 0 {
 		t.Error("a location of ada verified as bob's")
 	}
+	for name, body := range map[string]string{"not json": "{", "empty object": "{}", "no proof": `{"location":{"key":"00"}}`,
+		"bad hex": `{"chain_id":"vm-devnet","height":3,"namespace":"data","key":"zz","value":"","app_hash":"","proof":""}`} {
+		p := filepath.Join(dir, "bad.json")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if r := vm("id", "verify", p); r.code == 0 || r.stderr == "" {
+			t.Errorf("verify of a malformed location (%s) passed", name)
+		}
+	}
 
 	// The node's answer is checked field by field against its proof.
 	c := client.New(url)

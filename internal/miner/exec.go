@@ -362,7 +362,10 @@ func (e *Executor) compile(ctx context.Context, g *generation, name, version, ci
 // so that call does not wait for the compiler (seconds for a Go
 // contract). Errors: resolution's and compilation's.
 func (e *Executor) Warm(ctx context.Context, name, rng string) error {
-	v, err := e.version(ctx, name, rng, 0)
+	// Not e.version, which takes only exact versions: any answer will do
+	// here, since the code fetched is checked against its CID and a call
+	// uses a module only under the CID its request names.
+	v, err := e.code.ContractVersion(ctx, name, rng, 0)
 	if err != nil {
 		return err
 	}

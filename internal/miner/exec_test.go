@@ -436,3 +436,29 @@ func TestExecuteStepMemos(t *testing.T) {
 			second.GasUsed, first.GasUsed-greetRes.GasUsed)
 	}
 }
+
+// TestExecutorWarm: Warm compiles a contract ahead of its first call, which
+// then fetches nothing; an unknown contract is the node's error.
+func TestExecutorWarm(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t)
+	code, data := newMemCode(), newMemData()
+	a, _ := meter(t, rt, code, "a", "1.0.0", constModule("a"), 1)
+	e := newExecutor(t, code, data, 4)
+	if err := e.Warm(ctx, "a", ""); err != nil {
+		t.Fatal(err)
+	}
+	res, _, _, err := e.Execute(ctx, offer(a, "run", ""))
+	if err != nil || string(res.Output) != "a" {
+		t.Fatalf("call after warm: %v %v", res, err)
+	}
+	code.mu.Lock()
+	fetches := code.fetches
+	code.mu.Unlock()
+	if fetches != 1 {
+		t.Fatalf("%d code fetches, want the warm's one", fetches)
+	}
+	if err := e.Warm(ctx, "nope", ""); vmerr.KindOf(err) != vmerr.NotFound {
+		t.Fatalf("warm of an unknown contract: %v", err)
+	}
+}
