@@ -51,7 +51,11 @@ const (
 func create() {
 	const fn = idchain.FnCreate
 	var in idchain.CreateInput
-	decode(fn, &in)
+	if fast, ok := idjson.ParseCreateInput(sdk.Input()); ok {
+		in = *fast
+	} else {
+		decode(fn, &in)
+	}
 	checkName(fn, in.Name)
 	pub, err := idchain.ParsePubKey(in.PubKey)
 	if err != nil {

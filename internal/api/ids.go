@@ -28,7 +28,7 @@ func (s *Server) getID(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := LoadID(r.Context(), s.b, name, height, prove)
+	out, err := loadID(r.Context(), s.b, name, height, prove)
 	if err != nil {
 		return err
 	}
@@ -36,12 +36,12 @@ func (s *Server) getID(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// LoadID reads ID name from b at height, or, for height 0, at the height
+// loadID reads ID name from b at height, or, for height 0, at the height
 // at which its current record was written (writtenAt), so the location of
 // an ID stays the same until the ID changes. Errors: NotFound for an ID
 // that does not exist, Internal for a stored record that does not decode,
 // and b's.
-func LoadID(ctx context.Context, b MarketBackend, name string, height int64, prove bool) (apitype.ID, error) {
+func loadID(ctx context.Context, b MarketBackend, name string, height int64, prove bool) (apitype.ID, error) {
 	const op = "api.id"
 	key := idchain.IDKey(name)
 	e, err := b.Data(ctx, idchain.Contract, key, height, prove && height != 0)
@@ -209,7 +209,7 @@ func (s *Server) getDID(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := LoadID(r.Context(), s.b, name, height, false)
+	id, err := loadID(r.Context(), s.b, name, height, false)
 	if err != nil {
 		return err
 	}

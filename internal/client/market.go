@@ -163,6 +163,33 @@ func (c *Client) Data(ctx context.Context, contract string, key []byte, height i
 	return out, nil
 }
 
+// DataNoProof is Data without the Location (?prove=false): the node's
+// word, cheaper for both sides. A miner reads the state it runs against
+// this way from the node it chose to trust: a wrong answer only makes its
+// result disagree (and go unpaid), and settlement checks every read
+// version against the chain's state anyway. The answer must still be about
+// the key asked. Errors: as Data's, less the proof's.
+func (c *Client) DataNoProof(ctx context.Context, contract string, key []byte, height int64) (apitype.DataEntry, error) {
+	const op = "client.data"
+	if len(key) == 0 || contract == "" {
+		return apitype.DataEntry{}, vmerr.E(op, vmerr.Invalid, "empty key or contract name")
+	}
+	v := url.Values{"prove": {"false"}}
+	if height != 0 {
+		v.Set("height", strconv.FormatInt(height, 10))
+	}
+	var out apitype.DataEntry
+	path := "/v1/state/" + url.PathEscape(contract) + "/" + hex.EncodeToString(key) + "?" + v.Encode()
+	if err := c.do(ctx, c.timeout, op, http.MethodGet, path, nil, &out); err != nil {
+		return apitype.DataEntry{}, err
+	}
+	if out.Contract != contract || !bytes.Equal(out.Key, key) || out.Found != (out.Version != 0) {
+		return apitype.DataEntry{}, vmerr.E(op, vmerr.Unauthorized, "answer is about %s/%x (found %t, version %d), asked %s/%x",
+			out.Contract, out.Key, out.Found, out.Version, contract, key)
+	}
+	return out, nil
+}
+
 // DataRange lists up to limit (0 = the node's default, 100; at most
 // 1000) entries of contract's namespace with start <= key < end in key
 // order (an empty end: no bound) at height (0 = latest): GET

@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -191,6 +192,22 @@ func TestMarketReadsVerify(t *testing.T) {
 	}
 	if _, err := c.Data(ctx, "echo", nil, 0); vmerr.KindOf(err) != vmerr.Invalid {
 		t.Errorf("Data(empty key): %v", err)
+	}
+	// Without proofs: the same entry, no location; an answer about
+	// another key is refused.
+	proved, err := c.Data(ctx, "echo", []byte("k"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := c.DataNoProof(ctx, "echo", []byte("k"), 0)
+	if err != nil || bare.Location != nil || !bytes.Equal(bare.Value, proved.Value) || bare.Version != proved.Version || !bare.Found {
+		t.Fatalf("DataNoProof: %+v, %v; with proof %+v", bare, err, proved)
+	}
+	if absent, err := c.DataNoProof(ctx, "echo", []byte("z"), 0); err != nil || absent.Found || absent.Version != 0 {
+		t.Fatalf("DataNoProof(absent): %+v, %v", absent, err)
+	}
+	if _, err := c.DataNoProof(ctx, "echo", nil, 0); vmerr.KindOf(err) != vmerr.Invalid {
+		t.Errorf("DataNoProof(empty key): %v", err)
 	}
 	if _, err := c.Requests(ctx, apitype.RequestQuery{}); vmerr.KindOf(err) != vmerr.Invalid {
 		t.Errorf("Requests(not open): %v", err)

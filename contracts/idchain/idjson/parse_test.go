@@ -115,3 +115,61 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestParseCreateInput(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		wantOK bool
+	}{
+		{"canonical", `{"name":"ada","pubkey":"ab"}`, true},
+		{"with attrs", `{"name":"ada","pubkey":"ab","attrs":{"a":"1","b":"2"}}`, true},
+		{"escapes", `{"name":"a\"\u003c","pubkey":"\u2028"}`, true},
+		{"empty attrs", `{"name":"ada","pubkey":"ab","attrs":{}}`, false},
+		{"unsorted attrs", `{"name":"ada","pubkey":"ab","attrs":{"b":"1","a":"2"}}`, false},
+		{"duplicate attr", `{"name":"ada","pubkey":"ab","attrs":{"a":"1","a":"2"}}`, false},
+		{"field order", `{"pubkey":"ab","name":"ada"}`, false},
+		{"space", `{"name": "ada","pubkey":"ab"}`, false},
+		{"unknown field", `{"name":"ada","pubkey":"ab","x":1}`, false},
+		{"no pubkey", `{"name":"ada"}`, false},
+		{"upper-case key", `{"NAME":"ada","pubkey":"ab"}`, false},
+		{"trailing", `{"name":"ada","pubkey":"ab"} `, false},
+		{"null attrs", `{"name":"ada","pubkey":"ab","attrs":null}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := idjson.ParseCreateInput([]byte(tc.in))
+			if ok != tc.wantOK {
+				t.Fatalf("ok %v, want %v (%+v)", ok, tc.wantOK, got)
+			}
+			if !ok {
+				return
+			}
+			var want idchain.CreateInput
+			if err := idchain.DecodeInput([]byte(tc.in), &want); err != nil || !reflect.DeepEqual(got, &want) {
+				t.Fatalf("fast path %+v, DecodeInput %+v, %v", got, want, err)
+			}
+		})
+	}
+}
+
+// FuzzParseCreateInput: whatever the fast path accepts, the contract's
+// strict decoder decodes to the same input, so the fast path changes no
+// result.
+func FuzzParseCreateInput(f *testing.F) {
+	f.Add([]byte(`{"name":"ada","pubkey":"ab","attrs":{"a":"1"}}`))
+	f.Add([]byte(`{"name":"a\u2028","pubkey":""}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := idjson.ParseCreateInput(b)
+		if !ok {
+			return
+		}
+		var want idchain.CreateInput
+		if err := idchain.DecodeInput(b, &want); err != nil {
+			t.Fatalf("fast path accepted %q, DecodeInput refuses it: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, &want) {
+			t.Fatalf("fast path %+v, DecodeInput %+v", got, want)
+		}
+	})
+}
