@@ -20,7 +20,7 @@ const shutdownTimeout = 15 * time.Second
 func newDevnetCmd(g *globals) *cobra.Command {
 	var httpAddr string
 	var p2pPort, minerCapacity int
-	var withMiner bool
+	var withMiner, warm bool
 	cmd := &cobra.Command{
 		Use:   "devnet",
 		Short: "Run a one-validator development network (with a faucet) in --home",
@@ -71,7 +71,7 @@ func newDevnetCmd(g *globals) *cobra.Command {
 				stop := func() {}
 				if withMiner {
 					log, _ := g.logger() // checked by runNode
-					a, err := startDevnetMiner(cmd.Context(), n.URL(), minerKey, minerCapacity, log)
+					a, err := startDevnetMiner(cmd.Context(), n.URL(), minerKey, minerCapacity, warm, log)
 					if err != nil {
 						fmt.Fprintf(g.stderr, "The built-in miner did not start: %v\n", err)
 					} else {
@@ -92,6 +92,7 @@ func newDevnetCmd(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&p2pPort, "p2p-port", node.DefaultP2PPort, "CometBFT P2P port on 127.0.0.1 (used when the home is created; 0 = any)")
 	cmd.Flags().BoolVar(&withMiner, "miner", true, "run the built-in compute miner")
 	cmd.Flags().IntVar(&minerCapacity, "miner-capacity", runtime.NumCPU(), "jobs the built-in miner executes at once")
+	cmd.Flags().BoolVar(&warm, "warm", true, "the built-in miner compiles the system contracts (the IDChain) at start, so the first ID created does not wait seconds")
 	return cmd
 }
 

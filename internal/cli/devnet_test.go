@@ -60,7 +60,7 @@ func TestDevnetRunsAndStopsOnCancel(t *testing.T) {
 		var out, errb dnBuf
 		done := make(chan int, 1)
 		go func() {
-			done <- cli.Run(ctx, []string{"--home", home, "--log-level", "warn", "devnet", "--http", addr, "--p2p-port", "0"},
+			done <- cli.Run(ctx, []string{"--home", home, "--log-level", "warn", "devnet", "--http", addr, "--p2p-port", "0", "--warm=false"},
 				strings.NewReader(""), &out, &errb)
 		}()
 		c := client.New("http://"+addr, client.WithTimeout(time.Second))

@@ -208,6 +208,8 @@ func TestIDCommands(t *testing.T) {
 		t.Fatalf("alice decrypts %q", got)
 	}
 	refused("does not exist", "id", "set", "ada", "x=1", "--private", "--readers", "nobody-here", "--from", "alice")
+	refused("at most", "id", "set", "ada", "big="+strings.Repeat("x", 16<<10+1), "--from", "alice")
+	refused("key", "id", "set", "ada", "bad key=1", "--from", "alice")
 	ok("id", "rm", "ada", "email", "--from", "alice")
 	refused("has no record", "id", "get", "ada", "email")
 	refused("record email does not exist", "id", "rm", "ada", "email", "--from", "alice")

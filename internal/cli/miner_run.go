@@ -42,6 +42,7 @@ type minerRunFlags struct {
 	capacity int
 	endpoint string
 	fault    string // test only: wrong or copy (Config.WrongResult, Config.Copy)
+	warm     bool   // compile the system contracts at start (Config.Warm)
 }
 
 // addMinerRunFlags adds the run flags to the miner group command.
@@ -52,6 +53,7 @@ func addMinerRunFlags(cmd *cobra.Command, o *minerRunFlags) {
 	f.StringVar(&o.kind, "kind", "cpu", "cpu, gpu or browser")
 	f.IntVar(&o.capacity, "capacity", 4, "jobs executed at once")
 	f.StringVar(&o.endpoint, "endpoint", "", "URL where the miner is reachable (http, https, ws or wss), optional")
+	f.BoolVar(&o.warm, "warm", true, "compile the system contracts (the IDChain) at start, so the first call to them does not wait seconds")
 	// --fault is test only: fault injection for the market's process tests
 	// (internal/node/market_proc_test.go). Hidden from the help.
 	f.StringVar(&o.fault, "fault", "", "test only: fault injection for the market's process tests: wrong (corrupt every result) or copy (copy others' reveals)")
@@ -96,7 +98,7 @@ func (g *globals) runMiner(cmd *cobra.Command, o minerRunFlags) error {
 	ctx := cmd.Context()
 	a, err := startAgent(ctx, miner.Config{Client: g.client(), Key: key, MinGas: gas, Kind: o.kind, Capacity: o.capacity,
 		Endpoint: o.endpoint, SoftwareVersion: minerVersion(), Logger: log, WrongResult: wrong, Copy: copying,
-		Warm: miner.WarmSystem()})
+		Warm: warmList(o.warm)})
 	if err != nil {
 		return err
 	}
@@ -175,7 +177,7 @@ func devnetMinerKey(home string) (key crypto.PrivKey, created bool, err error) {
 // home created before the built-in miner existed, or a miner that spent
 // its genesis funds on fees) first asks the devnet faucet for
 // DefaultFaucetAmount.
-func startDevnetMiner(ctx context.Context, url string, key crypto.PrivKey, capacity int, log *slog.Logger) (*miner.Agent, error) {
+func startDevnetMiner(ctx context.Context, url string, key crypto.PrivKey, capacity int, warm bool, log *slog.Logger) (*miner.Agent, error) {
 	c := client.New(url)
 	acc, err := c.AccountNoProof(ctx, key.Address(), 0)
 	if err != nil {
@@ -189,7 +191,15 @@ func startDevnetMiner(ctx context.Context, url string, key crypto.PrivKey, capac
 		}
 	}
 	return startAgent(ctx, miner.Config{Client: c, Key: key, Kind: "cpu", Capacity: capacity,
-		SoftwareVersion: minerVersion(), Logger: log.With("module", "miner"), Warm: miner.WarmSystem()})
+		SoftwareVersion: minerVersion(), Logger: log.With("module", "miner"), Warm: warmList(warm)})
+}
+
+// warmList is the agent's Warm list for --warm.
+func warmList(warm bool) []string {
+	if !warm {
+		return nil
+	}
+	return miner.WarmSystem()
 }
 
 // devnetMinerLow is the balance under which the built-in miner asks the

@@ -136,7 +136,7 @@ func mrSettled(ctx context.Context, t *testing.T, c *client.Client, id [32]byte)
 // started.
 func TestDevnetBuiltInMiner(t *testing.T) {
 	home := t.TempDir()
-	url, out := mrDevnet(t, home, "--miner-capacity", "2")
+	url, out := mrDevnet(t, home, "--miner-capacity", "2", "--warm=false")
 	b, err := os.ReadFile(filepath.Join(home, cli.DevnetMinerKeyFile))
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func TestMinerRun(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Run(ctx, []string{"--home", home, "--node", url, "--log-level", "warn", "miner", "--key", "m1",
-			"--min-gas", "0", "--capacity", "2"}, strings.NewReader(""), &out, &errb)
+			"--min-gas", "0", "--capacity", "2", "--warm=false"}, strings.NewReader(""), &out, &errb)
 	}()
 	re := regexp.MustCompile(`Miner ([0-9a-f]{40}) mining`)
 	var addr string

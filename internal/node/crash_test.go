@@ -31,7 +31,7 @@ func TestCrashSafety(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "devnet")
 	port := freePorts(t, 1)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	args := []string{"devnet", "--home", home, "--http", fmt.Sprintf("127.0.0.1:%d", port), "--p2p-port", "0", "--log-level", "warn"}
+	args := []string{"devnet", "--home", home, "--http", fmt.Sprintf("127.0.0.1:%d", port), "--p2p-port", "0", "--log-level", "warn", "--warm=false"}
 	c := client.New(url, client.WithTimeout(5*time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

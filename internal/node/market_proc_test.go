@@ -173,7 +173,7 @@ func (n *marketNet) waitMiner(addr crypto.Address, p *proc) {
 func (n *marketNet) startMiner(name string, extra ...string) (*proc, *bytes.Buffer) {
 	n.t.Helper()
 	args := append([]string{"--home", n.keys, "--node", n.url, "--log-level", "debug", "--output", "json",
-		"miner", "--key", name}, extra...)
+		"miner", "--key", name, "--warm=false"}, extra...)
 	p := &proc{t: n.t, cmd: exec.Command(n.bin, args...), stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	stdout := &bytes.Buffer{}
 	p.cmd.Stdout, p.cmd.Stderr = &lockedWriter{w: stdout}, &lockedWriter{w: p.stderr}
@@ -257,7 +257,7 @@ func TestMarketProcesses(t *testing.T) {
 	port := freePorts(t, 1)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	devArgs := []string{"devnet", "--home", home, "--http", fmt.Sprintf("127.0.0.1:%d", port), "--p2p-port", "0",
-		"--log-level", "warn", "--miner-capacity", "2"}
+		"--log-level", "warn", "--miner-capacity", "2", "--warm=false"}
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	n := &marketNet{t: t, bin: bin, url: url, keys: filepath.Join(dir, "keys"), ctx: ctx,
