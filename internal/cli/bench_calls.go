@@ -66,17 +66,6 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 			"and the ratio to the transfers.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if miners < 1 || capacity < 1 {
-				return fmt.Errorf("--miners and --capacity must be at least 1")
-			}
-			if profile != "" {
-				stop, err := startCPUProfile(profile)
-				if err != nil {
-					return err
-				}
-				defer stop()
-			}
 			if memProf != "" {
 				runtime.MemProfileRate = 64 << 10
 				defer func() {
@@ -88,21 +77,11 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 			if memo {
 				spec.Input = []byte(`{"memo":true}`)
 			}
-			rep, err := g.benchCalls(ctx, cfg, spec, miners, capacity, wait, false)
-			if err != nil {
-				return err
-			}
-			err = g.print(rep, func(w io.Writer) {
-				fmt.Fprint(w, rep.Transfers)
-				fmt.Fprintln(w, rep.Calls)
+			run := benchRun{cfg: cfg, spec: spec, miners: miners, capacity: capacity, wait: wait, profile: profile}
+			return g.runBench(cmd.Context(), run, func(w io.Writer, rep benchCallsReport) {
 				fmt.Fprintf(w, "ratio calls/transfers: %.3f overall, %.3f sustained (%d miners × capacity %d, replicas %d quorum %d)\n",
 					rep.Ratio, rep.SustainedRatio, rep.Miners, rep.Capacity, spec.Replicas, spec.Quorum)
 			})
-			if err == nil && rep.Calls.Settled < rep.Calls.Submit.Committed {
-				return fmt.Errorf("%d of %d included calls did not settle (%d expired, %d missing)",
-					rep.Calls.Submit.Committed-rep.Calls.Settled, rep.Calls.Submit.Committed, rep.Calls.Expired, rep.Calls.Missing)
-			}
-			return err
 		},
 	}
 	f := cmd.Flags()
@@ -122,6 +101,46 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 	f.StringVar(&memProf, "memprofile", "", "write this process's allocation profile (since start; node, miners and load generator) to this file")
 	f.DurationVar(&wait, "wait", 2*time.Minute, "after the last submission, how long to wait for results")
 	return cmd
+}
+
+// benchRun is one `vm bench calls` or `vm bench ids` run.
+type benchRun struct {
+	cfg              bench.Config
+	spec             bench.CallSpec
+	miners, capacity int
+	wait             time.Duration
+	ids              bool   // ID creations instead of echo calls
+	profile          string // CPU profile file, if any
+}
+
+// runBench is what the two commands share: the flags' checks, the CPU
+// profile, the run, its report (the baseline, the calls, then text's
+// lines) and an error when an included call did not settle.
+func (g *globals) runBench(ctx context.Context, r benchRun, text func(w io.Writer, rep benchCallsReport)) error {
+	if r.miners < 1 || r.capacity < 1 {
+		return fmt.Errorf("--miners and --capacity must be at least 1")
+	}
+	if r.profile != "" {
+		stop, err := startCPUProfile(r.profile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	rep, err := g.benchCalls(ctx, r.cfg, r.spec, r.miners, r.capacity, r.wait, r.ids)
+	if err != nil {
+		return err
+	}
+	err = g.print(rep, func(w io.Writer) {
+		fmt.Fprint(w, rep.Transfers)
+		fmt.Fprintln(w, rep.Calls)
+		text(w, rep)
+	})
+	if err == nil && rep.Calls.Settled < rep.Calls.Submit.Committed {
+		return fmt.Errorf("%d of %d included calls did not settle (%d expired, %d missing)",
+			rep.Calls.Submit.Committed-rep.Calls.Settled, rep.Calls.Submit.Committed, rep.Calls.Expired, rep.Calls.Missing)
+	}
+	return err
 }
 
 // benchCalls runs the baseline and the calls against one in-process devnet.

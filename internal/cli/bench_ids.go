@@ -47,33 +47,14 @@ func newBenchIDsCmd(g *globals) *cobra.Command {
 			"of `vm id create`.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if miners < 1 || capacity < 1 {
-				return fmt.Errorf("--miners and --capacity must be at least 1")
-			}
-			if profile != "" {
-				stop, err := startCPUProfile(profile)
-				if err != nil {
-					return err
-				}
-				defer stop()
-			}
-			rep, err := g.benchCalls(cmd.Context(), cfg, spec, miners, capacity, wait, true)
-			if err != nil {
-				return err
-			}
-			err = g.print(rep, func(w io.Writer) {
-				fmt.Fprint(w, rep.Transfers)
-				fmt.Fprintln(w, rep.Calls)
+			run := benchRun{cfg: cfg, spec: spec, miners: miners, capacity: capacity, wait: wait, ids: true, profile: profile}
+			return g.runBench(cmd.Context(), run, func(w io.Writer, rep benchCallsReport) {
 				fmt.Fprintf(w, "ratio creations/transfers: %.3f overall, %.3f sustained (%d miners × capacity %d)\n",
 					rep.Ratio, rep.SustainedRatio, rep.Miners, rep.Capacity)
 				if l := rep.Location; l != nil {
 					fmt.Fprintf(w, "location read (GET /v1/ids/{id}, verified, %d IDs): p50 %.1f ms, p99 %.1f ms\n", l.N, l.P50MS, l.P99MS)
 				}
 			})
-			if err == nil && rep.Calls.Settled < rep.Calls.Submit.Committed {
-				return fmt.Errorf("%d of %d included creates did not settle", rep.Calls.Submit.Committed-rep.Calls.Settled, rep.Calls.Submit.Committed)
-			}
-			return err
 		},
 	}
 	f := cmd.Flags()
