@@ -53,7 +53,7 @@ func newIDCmd(g *globals) *cobra.Command {
 			"location (a Merkle proof against a block's app hash) that `vm id verify` checks offline.",
 	}
 	cmd.AddCommand(newIDCreateCmd(g), newIDShowCmd(g), newIDVerifyCmd(g), newIDSetCmd(g), newIDGetCmd(g),
-		newIDRmCmd(g), newIDRotateCmd(g), newIDControllerCmd(g))
+		newIDRmCmd(g), newIDRecordsCmd(g), newIDAttrCmd(g), newIDRotateCmd(g), newIDControllerCmd(g))
 	return cmd
 }
 

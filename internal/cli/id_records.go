@@ -237,3 +237,68 @@ func newIDControllerCmd(g *globals) *cobra.Command {
 	}
 	return cmd
 }
+
+func newIDAttrCmd(g *globals) *cobra.Command {
+	var o idOpts
+	var rm []string
+	cmd := &cobra.Command{
+		Use:   "attr NAME [K=V]... [--rm K]... --from KEY",
+		Short: "Set or remove public attributes of an ID (owner or controller)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := parseAttrs(args[1:])
+			if err != nil {
+				return err
+			}
+			if len(set) == 0 && len(rm) == 0 {
+				return fmt.Errorf("nothing to change: give K=V or --rm K")
+			}
+			key, err := g.loadKey(o.from)
+			if err != nil {
+				return err
+			}
+			ctx, c := cmd.Context(), g.client()
+			in := idchain.AttrsInput{Name: args[0], Set: set, Remove: rm}
+			if _, err := g.idRequest(ctx, c, key, idchain.FnAttrs, in, o); err != nil {
+				return err
+			}
+			return g.showID(ctx, c, args[0], 0)
+		},
+	}
+	o.flags(cmd)
+	cmd.Flags().StringArrayVar(&rm, "rm", nil, "attribute to remove (repeatable)")
+	return cmd
+}
+
+func newIDRecordsCmd(g *globals) *cobra.Command {
+	var after string
+	var limit int
+	var height int64
+	cmd := &cobra.Command{
+		Use:   "records NAME [--after KEY] [--limit N]",
+		Short: "List the records of an ID's own chain, each verified against its location",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			l, err := g.client().IDRecords(cmd.Context(), args[0], after, limit, height)
+			if err != nil {
+				return err
+			}
+			return g.print(l, func(w io.Writer) {
+				for _, r := range l.Records {
+					if r.Private {
+						fmt.Fprintf(w, "%s\t(private, readers %s)\n", r.Key, strings.Join(r.Readers, ","))
+					} else {
+						fmt.Fprintf(w, "%s\t%s\n", r.Key, r.Value)
+					}
+				}
+				if l.Next != "" {
+					fmt.Fprintf(w, "more: --after %s\n", l.Next)
+				}
+			})
+		},
+	}
+	cmd.Flags().StringVar(&after, "after", "", "list keys after this one (a previous page's last)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "records per page, 1..1000 (default 100)")
+	cmd.Flags().Int64Var(&height, "height", 0, "read at this height (default: the latest)")
+	return cmd
+}

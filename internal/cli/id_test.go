@@ -220,6 +220,26 @@ func TestIDCommands(t *testing.T) {
 	if len(list.Records) != 1 || list.Records[0].Key != "phone" || !list.Records[0].Private {
 		t.Fatalf("records: %+v", list)
 	}
+	ok("id", "set", "ada", "web=https://ada.example", "--from", "alice")
+	if out := ok("id", "records", "ada", "--limit", "1"); !strings.Contains(out, "phone\t(private, readers ada)") || !strings.Contains(out, "--after phone") {
+		t.Fatalf("records page 1: %s", out)
+	}
+	if out := ok("id", "records", "ada", "--after", "phone"); !strings.Contains(out, "web\thttps://ada.example") {
+		t.Fatalf("records page 2: %s", out)
+	}
+
+	// Attributes: set, replace, remove.
+	ok("id", "attr", "ada", "city=London", "display=Ada L.", "--from", "alice")
+	var shown apitype.ID
+	if err := json.Unmarshal([]byte(ok("id", "show", "ada", "-o", "json")), &shown); err != nil || shown.Attrs["city"] != "London" || shown.Attrs["display"] != "Ada L." {
+		t.Fatalf("attrs after set: %+v %v", shown.Attrs, err)
+	}
+	ok("id", "attr", "ada", "--rm", "city", "--from", "alice")
+	var after apitype.ID // a fresh value: decoding into shown would merge into its map
+	if err := json.Unmarshal([]byte(ok("id", "show", "ada", "-o", "json")), &after); err != nil || len(after.Attrs) != 1 || after.Attrs["display"] != "Ada L." {
+		t.Fatalf("attrs after rm: %+v %v", after.Attrs, err)
+	}
+	refused("nothing to change", "id", "attr", "ada", "--from", "alice")
 	ok("id", "controller", "add", "ada", keys["bob"], "--from", "alice")
 	ok("id", "set", "ada", "web=https://ada.example", "--from", "bob")
 	refused("owner", "id", "controller", "add", "ada", keys["carol"], "--from", "bob")
