@@ -2,7 +2,9 @@
 
 // Command idchain is the IDChain system contract, the registry of global
 // IDs (docs/ABI.md §6, internal/idchain). Every function reads a JSON
-// input decoded strictly with idchain.DecodeInput and writes a JSON
+// input decoded strictly with idchain.DecodeInput (create first tries
+// idjson.ParseCreateInput, which accepts only inputs DecodeInput decodes
+// to the same value, and is much cheaper) and writes a JSON
 // output; every refusal is an abort whose message names the function, the
 // ID and the rule, and writes nothing (the runtime discards the writes of
 // an aborted call, and each function checks everything before its first
