@@ -64,13 +64,14 @@ type App struct {
 	db       idb.DB
 	tree     *iavl.MutableTree
 	sigs     *sigCache
-	pre      preCache       // decoded and verified by PreVerify, not yet by CheckTx
-	fees     crypto.Address // FeeCollector()
-	pool     crypto.Address // FaucetPool()
-	gaps     gapTracker     // PrepareProposal's held-back txs (proposer-local)
-	meters   meterCache     // metered deploys, shared by CheckTx and FinalizeBlock
-	resolved resolveCache   // name@range resolutions, under mu
-	checks   requestChecks  // CheckTx's request checks
+	pre      preCache          // decoded and verified by PreVerify, not yet by CheckTx
+	reserved spendReservations // what admitted, uncommitted txs will spend, per signer
+	fees     crypto.Address    // FeeCollector()
+	pool     crypto.Address    // FaucetPool()
+	gaps     gapTracker        // PrepareProposal's held-back txs (proposer-local)
+	meters   meterCache        // metered deploys, shared by CheckTx and FinalizeBlock
+	resolved resolveCache      // name@range resolutions, under mu
+	checks   requestChecks     // CheckTx's request checks
 
 	mu            sync.Mutex // consensus state below
 	params        Params
@@ -267,6 +268,7 @@ func (a *App) Commit(context.Context, *abcitypes.CommitRequest) (*abcitypes.Comm
 	if err := a.loadCommittedLocked(version); err != nil {
 		return nil, err
 	}
+	a.reserved.sweep(version)
 	if a.resolved.dirty {
 		a.regGen++
 		a.resolved.dirty = false

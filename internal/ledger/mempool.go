@@ -63,7 +63,10 @@ func (a *App) checkTx(raw []byte, recheck bool) error {
 
 // checkAccount refuses, against committed state, a used nonce and a fee
 // below the requirement or above the signer's balance: a tx that cannot
-// pay would be included for free (a failed tx changes nothing).
+// pay would be included for free (a failed tx changes nothing). What the
+// signer's other admitted, uncommitted transactions will spend is
+// reserved (spendReservations), so many transactions that each fit the balance
+// alone but not together are refused here, not in a block.
 func (a *App) checkAccount(s *tx.Signed) error {
 	a.qmu.RLock()
 	defer a.qmu.RUnlock()
@@ -94,7 +97,11 @@ func (a *App) checkAccount(s *tx.Signed) error {
 	if escrow > acc.Balance-s.Body.Fee {
 		return vmerr.E("ledger.check_tx", vmerr.InsufficientFunds, "%s cannot pay the fee %d and escrow %d from its committed balance %d", s.Signer, s.Body.Fee, escrow, acc.Balance)
 	}
-	return nil
+	spend, err := spendOf(s.Body, escrow)
+	if err != nil {
+		return err
+	}
+	return a.reserved.admit(s.Signer, s.Body.Nonce, spend, acc.Balance, acc.Nonce, a.height)
 }
 
 // checkRegistry dry-runs the tx's registry messages (Deploy, Yank,
