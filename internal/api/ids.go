@@ -43,22 +43,19 @@ func (s *Server) getID(w http.ResponseWriter, r *http.Request) error {
 // and b's.
 func loadID(ctx context.Context, b MarketBackend, name string, height int64, prove bool) (apitype.ID, error) {
 	const op = "api.id"
-	key := idchain.IDKey(name)
-	e, err := b.Data(ctx, idchain.Contract, key, height, prove && height != 0)
+	var rec *idchain.ID
+	e, err := stableEntry(ctx, b, idchain.IDKey(name), height, prove, func(v []byte) (int64, error) {
+		var err error
+		if rec, err = idchain.DecodeID(v); err != nil {
+			return 0, vmerr.Wrap(op, vmerr.Internal, err)
+		}
+		return rec.Updated, nil
+	})
 	if err != nil {
 		return apitype.ID{}, err
 	}
 	if !e.Found {
 		return apitype.ID{}, vmerr.E(op, vmerr.NotFound, "id %q does not exist at height %d", name, e.Height)
-	}
-	rec, err := idchain.DecodeID(e.Value)
-	if err != nil {
-		return apitype.ID{}, vmerr.Wrap(op, vmerr.Internal, err)
-	}
-	if height == 0 {
-		if e, err = writtenAt(ctx, b, key, e, rec.Updated, prove); err != nil {
-			return apitype.ID{}, err
-		}
 	}
 	return apitype.ID{ID: rec.ID, Owner: rec.Owner, PubKey: rec.PubKey, Controllers: nonNil(rec.Controllers),
 		Attrs: rec.Attrs, Created: rec.Created, Updated: rec.Updated, Version: e.Version, Height: e.Height,
@@ -70,6 +67,24 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// stableEntry reads key of the IDChain's namespace at height or, for
+// height 0, at the height at which its current value was first committed
+// (writtenAt), so its location stays the same until the value changes.
+// decode decodes a present value (once: the value is the same at both
+// heights) and returns the height of the request that wrote it. An absent
+// key is an entry with Found false.
+func stableEntry(ctx context.Context, b MarketBackend, key []byte, height int64, prove bool, decode func([]byte) (int64, error)) (apitype.DataEntry, error) {
+	e, err := b.Data(ctx, idchain.Contract, key, height, prove && height != 0)
+	if err != nil || !e.Found {
+		return e, err
+	}
+	updated, err := decode(e.Value)
+	if err != nil || height != 0 {
+		return e, err
+	}
+	return writtenAt(ctx, b, key, e, updated, prove)
 }
 
 // writtenAt returns latest's entry at the first height at which it held
@@ -111,37 +126,45 @@ func (s *Server) getIDRecord(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rk := idchain.RecordKey(name, key)
-	e, err := s.b.Data(r.Context(), idchain.Contract, rk, height, prove && height != 0)
+	var rec *idchain.Record
+	e, err := stableEntry(r.Context(), s.b, idchain.RecordKey(name, key), height, prove, func(v []byte) (int64, error) {
+		var err error
+		if rec, err = decodeRecord(v); err != nil {
+			return 0, err
+		}
+		return rec.Updated, nil
+	})
 	if err != nil {
 		return err
 	}
 	if !e.Found {
 		return vmerr.E(op, vmerr.NotFound, "id %q has no record %q at height %d", name, key, e.Height)
 	}
-	out, err := idRecord(name, e)
-	if err != nil {
-		return err
-	}
-	if height == 0 {
-		if e, err = writtenAt(r.Context(), s.b, rk, e, out.Updated, prove); err != nil {
-			return err
-		}
-		if out, err = idRecord(name, e); err != nil {
-			return err
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, idRecordOf(name, rec, e))
 	return nil
 }
 
-func idRecord(name string, e apitype.DataEntry) (apitype.IDRecord, error) {
-	rec, err := idchain.DecodeRecord(e.Value)
+func decodeRecord(v []byte) (*idchain.Record, error) {
+	rec, err := idchain.DecodeRecord(v)
 	if err != nil {
-		return apitype.IDRecord{}, vmerr.Wrap("api.id_record", vmerr.Internal, err)
+		return nil, vmerr.Wrap("api.id_record", vmerr.Internal, err)
 	}
+	return rec, nil
+}
+
+// idRecord decodes entry e of ID name's records.
+func idRecord(name string, e apitype.DataEntry) (apitype.IDRecord, error) {
+	rec, err := decodeRecord(e.Value)
+	if err != nil {
+		return apitype.IDRecord{}, err
+	}
+	return idRecordOf(name, rec, e), nil
+}
+
+// idRecordOf is the answer for rec, stored as entry e.
+func idRecordOf(name string, rec *idchain.Record, e apitype.DataEntry) apitype.IDRecord {
 	return apitype.IDRecord{ID: name, Key: rec.Key, Value: rec.Value, Private: rec.Private, Ciphertext: rec.Ciphertext,
-		Readers: rec.Readers, By: rec.By, Updated: rec.Updated, Version: e.Version, Height: e.Height, Location: e.Location}, nil
+		Readers: rec.Readers, By: rec.By, Updated: rec.Updated, Version: e.Version, Height: e.Height, Location: e.Location}
 }
 
 // listIDRecords is GET /v1/ids/{id}/records?after=KEY&limit=N&height=H:

@@ -79,9 +79,9 @@ func idCreateInput(key crypto.PrivKey, name string) []byte {
 // idFeeOf is the fee of a call of fn: min_fee, plus id_create_fee for an
 // IDChain create (when ids).
 func idFeeOf(st apitype.Status, fn string, ids bool) (uint64, error) {
-	fee, err := strconv.ParseUint(st.MinFee, 10, 64)
+	fee, err := deployFee(st, nil, "")
 	if err != nil {
-		return 0, fmt.Errorf("node reports min_fee %q: %w", st.MinFee, err)
+		return 0, err
 	}
 	if !ids || fn != idchain.FnCreate || st.IDCreateFee == "" {
 		return fee, nil

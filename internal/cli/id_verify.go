@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -42,7 +41,7 @@ func newIDVerifyCmd(g *globals) *cobra.Command {
 			"The node is only asked for the signed header; exits 1 when anything does not verify.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			raw, err := readInput(args[0], g.stdin)
+			raw, err := readLimited(args[0], g.stdin)
 			if err != nil {
 				return err
 			}
@@ -87,13 +86,6 @@ func loadTrust(home, genesis string) (lightproof.Trust, error) {
 		return lightproof.LoadGenesis(genesis)
 	}
 	return lightproof.LoadHome(home)
-}
-
-func readInput(arg string, stdin io.Reader) ([]byte, error) {
-	if arg == "-" {
-		return io.ReadAll(io.LimitReader(stdin, lightproof.MaxLightBlockSize))
-	}
-	return os.ReadFile(arg)
 }
 
 // parseIDLocation takes a location from the JSON a `vm id` command

@@ -28,28 +28,24 @@ type GenesisContract struct {
 // can publish another version of them or change their owners.
 func SystemAccount() crypto.Address { return state.ModuleAddress("system") }
 
-// shipped returns the system contracts this node carries, with their CIDs.
-func shipped() map[string]GenesisContract {
+// shippedContract is a system contract this node carries: what a
+// genesis names it by, and its module.
+type shippedContract struct {
+	GenesisContract
+	code []byte
+}
+
+// shipped returns the system contracts this node carries, by name.
+func shipped() map[string]shippedContract {
 	code := system.IDChain()
-	c := GenesisContract{Name: idchain.Contract, Version: system.IDChainVersion, CID: contract.CID(code).String()}
-	return map[string]GenesisContract{c.Name: c}
+	c := shippedContract{GenesisContract{Name: idchain.Contract, Version: system.IDChainVersion, CID: contract.CID(code).String()}, code}
+	return map[string]shippedContract{c.Name: c}
 }
 
 // SystemContracts is what a genesis lists to publish every system contract
 // this node carries (today the IDChain).
 func SystemContracts() []GenesisContract {
-	c := shipped()[idchain.Contract]
-	return []GenesisContract{c}
-}
-
-// systemCode returns the module of c. Errors: NotFound when this node
-// does not carry c's name, version and CID.
-func systemCode(c GenesisContract) ([]byte, error) {
-	if s, ok := shipped()[c.Name]; ok && s == c {
-		return system.IDChain(), nil
-	}
-	return nil, vmerr.E("ledger.genesis", vmerr.NotFound,
-		"genesis publishes %s@%s as %s, which this node does not carry (a node of another version?)", c.Name, c.Version, c.CID)
+	return []GenesisContract{shipped()[idchain.Contract].GenesisContract}
 }
 
 // deploySystem publishes cs as the system account at height 0 through the
@@ -61,10 +57,11 @@ func (a *App) deploySystem(cs []GenesisContract, p Params) ([][2][]byte, error) 
 	if len(cs) == 0 {
 		return nil, nil
 	}
+	carried := shipped()
 	env := a.registryEnv(0, p)
-	meterCode, shippedCode := env.Meter, system.IDChain()
+	meterCode := env.Meter
 	env.Meter = func(code []byte) ([]byte, []string, error) {
-		if len(code) <= env.CodeLimit && bytes.Equal(code, shippedCode) {
+		if len(code) <= env.CodeLimit && bytes.Equal(code, carried[idchain.Contract].code) {
 			bin, exports := system.IDChainMetered()
 			return bin, exports, nil
 		}
@@ -72,11 +69,12 @@ func (a *App) deploySystem(cs []GenesisContract, p Params) ([][2][]byte, error) 
 	}
 	o := &registry.Overlay{Base: registry.TreeReader{T: a.tree}}
 	for _, c := range cs {
-		code, err := systemCode(c)
-		if err != nil {
-			return nil, err
+		s, ok := carried[c.Name]
+		if !ok || s.GenesisContract != c {
+			return nil, vmerr.E("ledger.genesis", vmerr.NotFound,
+				"genesis publishes %s@%s as %s, which this node does not carry (a node of another version?)", c.Name, c.Version, c.CID)
 		}
-		d := &txpb.Deploy{Name: c.Name, Version: c.Version, Code: code,
+		d := &txpb.Deploy{Name: c.Name, Version: c.Version, Code: s.code,
 			Description: "system contract, published in genesis"}
 		if _, err := registry.Deploy(o, env, SystemAccount(), d); err != nil {
 			return nil, vmerr.E("ledger.genesis", vmerr.KindOf(err), "publish %s@%s: %w", c.Name, c.Version, err)
