@@ -6,11 +6,11 @@ STATICCHECK_VERSION := v0.8.2
 PROTOC_GEN_GO_VERSION := v1.36.12
 TEST_FLAGS  ?= -race -timeout 20m
 
-.PHONY: test check fmt vet staticcheck tidy unit build devnet proto tools bench
+.PHONY: test check fmt vet staticcheck tidy unit build devnet proto tools bench webdeps browser webcheck portal
 
 test: check unit
 
-check: fmt vet staticcheck tidy
+check: fmt vet staticcheck tidy webcheck
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' ; git ls-files --others --exclude-standard '*.go')); \
@@ -28,9 +28,29 @@ staticcheck: $(STATICCHECK)
 tidy:
 	$(GO) mod tidy -diff
 
+WEB := internal/portal/web
+
+# The portal's npm packages, pinned by package-lock.json. The node serves
+# the committed bundle (internal/portal/dist) without them; the tests
+# rebuild it from source and type-check it.
+webdeps:
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+
+# Debian's Chromium, for the portal's real-browser tests.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+webcheck: webdeps
+	cd $(WEB) && ./node_modules/.bin/tsc -p .
+
+# Rebuild the embedded portal bundle after changing internal/portal/web.
+portal: webdeps
+	$(GO) generate ./internal/portal
+
 # Under -race Go contracts run on wazero's interpreter only, so the
 # compiler-vs-interpreter gas equality of the runtime is checked without it.
-unit:
+unit: webdeps browser
 	$(GO) test $(TEST_FLAGS) ./...
 	$(GO) test -timeout 10m ./internal/wasm/... ./contracts/...
 	cd bench && $(GO) vet ./... && $(GO) test -short -timeout 10m ./...

@@ -37,7 +37,7 @@ func (d *dnBuf) String() string {
 	return d.b.String()
 }
 
-func dnFreeAddr(t *testing.T) string {
+func dnFreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

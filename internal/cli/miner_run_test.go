@@ -24,7 +24,7 @@ import (
 
 // mrDevnet runs `vm devnet` in home with extra flags until the test ends
 // and returns its API URL and stdout.
-func mrDevnet(t *testing.T, home string, flags ...string) (string, *dnBuf) {
+func mrDevnet(t testing.TB, home string, flags ...string) (string, *dnBuf) {
 	t.Helper()
 	addr := dnFreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())

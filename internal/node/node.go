@@ -23,6 +23,7 @@ import (
 	"github.com/virtual-machine/vm/internal/chain"
 	"github.com/virtual-machine/vm/internal/ledger"
 	"github.com/virtual-machine/vm/internal/ledger/sigonly"
+	"github.com/virtual-machine/vm/internal/portal"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
@@ -48,6 +49,7 @@ type Node struct {
 	app     *ledger.App
 	chain   *chain.Node
 	api     *api.Server
+	portal  *portal.Handler
 	srv     *http.Server
 	ln      net.Listener
 	serveWG sync.WaitGroup
@@ -67,12 +69,16 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Node{cfg: cfg, log: cfg.Logger, chainID: id}, nil
+	web, err := portal.New()
+	if err != nil {
+		return nil, vmerr.Wrap("node.new", vmerr.Internal, err)
+	}
+	return &Node{cfg: cfg, log: cfg.Logger, chainID: id, portal: web}, nil
 }
 
 // Start opens the ledger at home/data/app, starts the chain (replaying any
 // block the ledger lacks), then listens on cfg.HTTPAddr and serves the API
-// and /metrics. ctx bounds start-up only. On error everything started is
+// and /metrics under /v1/, and the portal elsewhere. ctx bounds start-up only. On error everything started is
 // stopped again. Errors: Invalid (started twice), Unavailable (the address
 // is taken), Internal.
 func (n *Node) Start(ctx context.Context) (err error) {
@@ -130,7 +136,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{reg, prometheus.DefaultGatherer},
 		promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}))
-	mux.Handle("/", n.api.Handler())
+	// The API and the portal are separate muxes: the API's unsafe methods
+	// refuse cross-origin browser requests (CSRF), the portal answers only
+	// GET and HEAD, with its CSP.
+	mux.Handle("/v1/", http.NewCrossOriginProtection().Handler(n.api.Handler()))
+	mux.Handle("/", n.portal)
 	n.srv = &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
 		WriteTimeout: n.cfg.CommitTimeout + writeMargin, IdleTimeout: idleTimeout,
 		ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}

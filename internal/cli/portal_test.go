@@ -1,0 +1,311 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/virtual-machine/vm/internal/apitype"
+	"github.com/virtual-machine/vm/internal/cli"
+	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/tx"
+	"github.com/virtual-machine/vm/internal/tx/txpb"
+)
+
+// TestPortalHTTP checks the browser side of the node's HTTP server: the
+// portal's headers, its refusal of writes, and the API's refusal of
+// cross-site writes (CSRF).
+func TestPortalHTTP(t *testing.T) {
+	url, _ := mrDevnet(t, t.TempDir(), "--warm=false")
+	for _, path := range []string{"/", "/keys", "/ids/ada", "/app.js", "/app.css"} {
+		req, _ := http.NewRequest("GET", url+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		h := res.Header
+		if res.StatusCode != 200 || !strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") ||
+			h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Encoding") != "gzip" {
+			t.Errorf("GET %s: %d, headers %v", path, res.StatusCode, h)
+		}
+		wantType := map[string]string{"/app.js": "text/javascript", "/app.css": "text/css"}[path]
+		if wantType == "" {
+			wantType = "text/html"
+		}
+		if !strings.HasPrefix(h.Get("Content-Type"), wantType) {
+			t.Errorf("GET %s: Content-Type %q, want %s", path, h.Get("Content-Type"), wantType)
+		}
+	}
+	res, err := http.Post(url+"/", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST / = %d, want 405", res.StatusCode)
+	}
+	for _, site := range []string{"cross-site", "same-site"} {
+		req, _ := http.NewRequest("POST", url+"/v1/txs", strings.NewReader("x"))
+		req.Header.Set("Sec-Fetch-Site", site)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("POST /v1/txs with Sec-Fetch-Site %s = %d, want 403", site, res.StatusCode)
+		}
+	}
+	// The CLI sends neither header and is served; so is a same-origin page.
+	req, _ := http.NewRequest("POST", url+"/v1/txs", strings.NewReader("x"))
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "decode") {
+		t.Errorf("same-origin POST of a bad tx = %d %s, want the API's decode refusal", res.StatusCode, body)
+	}
+}
+
+// TestPortalCreateID drives the portal in Chromium against `vm devnet` with
+// its built-in miner: make a key, refuse bad input, get GAS, create an ID
+// and see where it is, export the key to the CLI, send GAS, and check the
+// browser signed exactly the bytes the CLI signs for the same body.
+func TestPortalCreateID(t *testing.T) {
+	home := t.TempDir()
+	url, _ := mrDevnet(t, home)
+	t.Setenv(cli.EnvPass, "pw")
+	alice := ktKey(t, home, "alice", "pw")
+	b := brOpen(t)
+
+	b.do(t, "open the portal", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	b.shot(t, "home-new")
+	b.do(t, "a bad key name", fill(`input[name=keyname]`, "Not A Name"),
+		submit(`input[name=keyname]`))
+	b.waitText(t, ".status.error", "a key name is 1-64 characters")
+	b.do(t, "make a key", fill(`input[name=keyname]`, "web"),
+		submit(`input[name=keyname]`))
+	b.waitText(t, "#main", "Signing with web")
+	webAddr := strings.TrimSpace(b.text(t, "li.done code"))
+
+	// Refused names send nothing: the key's account stays unknown.
+	for _, c := range []struct{ name, want string }{
+		{"ab", "3 to 32 characters"}, {"Ada", "only a-z"}, {"9lives", "starts with a letter"}, {"admin", "reserved"},
+	} {
+		b.do(t, "name "+c.name, fill(`input[name=idname]`, c.name),
+			submit(`input[name=idname]`))
+		b.waitText(t, "li:nth-child(3) .status.error", c.want)
+	}
+	b.do(t, "a create without GAS", fill(`input[name=idname]`, "webada"),
+		submit(`input[name=idname]`))
+	b.waitText(t, "li:nth-child(3) .status.error", "not enough GAS")
+	if acc := ktAccount(t, url, webAddr); acc.Nonce != 0 {
+		t.Fatalf("refused input sent a transaction: nonce %d", acc.Nonce)
+	}
+
+	b.do(t, "faucet", chromedp.Click(`//button[text()="Get devnet GAS"]`))
+	b.waitText(t, "#balance", "100,000,000 GAS")
+	b.do(t, "create", fill(`input[name=idname]`, "webada"),
+		submit(`input[name=idname]`))
+	b.waitText(t, `section[data-id="webada"] h2`, "webada — created")
+	b.shot(t, "id-created")
+	var id apitype.ID
+	ktGetJSON(t, url+"/v1/ids/webada", &id)
+	if id.Owner != webAddr {
+		t.Fatalf("webada owner %s, want the browser key %s", id.Owner, webAddr)
+	}
+	if got := b.text(t, `section[data-id="webada"] dl.loc`); !strings.Contains(got, id.Location.Key) {
+		t.Errorf("the page's location %q lacks the key %s", got, id.Location.Key)
+	}
+	b.do(t, "create again", fill(`input[name=idname]`, "webada"),
+		submit(`input[name=idname]`))
+	b.waitText(t, `section[data-id="webada"] h2`, "already exists")
+	b.do(t, "download the location", chromedp.Click(`//a[text()="Download location"]`))
+	var locFile struct {
+		ID       string            `json:"id"`
+		Location *apitype.Location `json:"location"`
+	}
+	if err := json.Unmarshal(b.download(t, "webada-location.json"), &locFile); err != nil || locFile.Location == nil {
+		t.Fatalf("location file: %v", err)
+	}
+	locPath := filepath.Join(t.TempDir(), "loc.json")
+	if err := os.WriteFile(locPath, b.download(t, "webada-location.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := ktRun(t, home, "--node", url, "id", "verify", locPath); r.code != 0 {
+		t.Fatalf("vm id verify of the portal's location file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Export the browser's key; the CLI imports it.
+	b.do(t, "keys page", chromedp.Click(`//nav//a[text()="Keys"]`), chromedp.WaitVisible(chromedp.CSS(`tr[data-key="web"]`)))
+	b.shot(t, "keys")
+	b.do(t, "export", fill(`tr[data-key="web"] input[type=password]`, "pw"),
+		submit(`tr[data-key="web"] input[type=password]`))
+	file := b.download(t, "web.key.json")
+	kf := filepath.Join(t.TempDir(), "web.key.json")
+	if err := os.WriteFile(kf, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := ktRun(t, home, "keys", "import", "web", kf); r.code != 0 || !strings.Contains(r.stdout, webAddr) {
+		t.Fatalf("vm keys import of the portal's file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var f crypto.KeyFile
+	if err := json.Unmarshal(file, &f); err != nil {
+		t.Fatal(err)
+	}
+	webKey, err := f.Decrypt("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// GAS: bad input first, then a transfer to alice by address.
+	b.do(t, "GAS page", chromedp.Click(`//nav//a[text()="GAS"]`), chromedp.WaitVisible(chromedp.CSS(`input[name=sendto]`)))
+	for _, c := range []struct{ to, amount, want string }{
+		{"", "5", "to: an ID"}, {"nobody-here", "5", "no ID named nobody-here"}, {alice.Address().String(), "abc", "a whole number"},
+		{alice.Address().String(), "0", "more than 0"}, {alice.Address().String(), "999999999999", "not enough GAS"},
+		{"Not_An_ID", "5", "only a-z"},
+	} {
+		b.do(t, "send "+c.amount+" to "+c.to, fill(`input[name=sendto]`, c.to),
+			fill(`input[name=sendamount]`, c.amount), submit(`input[name=sendto]`))
+		b.waitText(t, "section:last-child .status.error", c.want)
+	}
+	before := ktAccount(t, url, webAddr)
+	b.do(t, "send", fill(`input[name=sendto]`, alice.Address().String()),
+		fill(`input[name=sendamount]`, "1234"), submit(`input[name=sendto]`))
+	b.waitText(t, "section:last-child .status.ok", "Sent 1,234 GAS")
+	b.shot(t, "gas")
+	hash := b.text(t, "code[data-tx]")
+	var got apitype.Tx
+	ktGetJSON(t, url+"/v1/txs/"+hash, &got)
+	var st apitype.Status
+	ktGetJSON(t, url+"/v1/status", &st)
+	fee := ktUint(t, st.MinFee)
+	aliceAddr := alice.Address()
+	want, err := tx.Sign(&txpb.TxBody{ChainId: st.ChainID, Nonce: before.Nonce, Fee: fee, Msgs: []*txpb.Msg{
+		{Sum: &txpb.Msg_Transfer{Transfer: &txpb.Transfer{To: aliceAddr[:], Amount: 1234}}}}}, webKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Tx != hex.EncodeToString(want) {
+		t.Fatalf("the browser's tx differs from the CLI's for the same body:\nbrowser %s\ncli     %s", got.Tx, hex.EncodeToString(want))
+	}
+
+	// A phone-sized screen.
+	b.do(t, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(url+"/ids/webada"),
+		chromedp.WaitVisible(chromedp.CSS(`section[data-id="webada"]`)))
+	b.shot(t, "id-phone")
+	if w, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 390 {
+		t.Errorf("the ID page is %d px wide on a 390 px screen (err %v)", w, err)
+	}
+}
+
+func ktAccount(t *testing.T, url, addr string) apitype.Account {
+	t.Helper()
+	var a apitype.Account
+	res, err := http.Get(url + "/v1/accounts/" + addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusNotFound {
+		return a
+	}
+	if err := json.NewDecoder(res.Body).Decode(&a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func ktGetJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, res.StatusCode, b)
+	}
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ktUint(t *testing.T, s string) uint64 {
+	t.Helper()
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// portalBudget is issue 7's first-load budget: bytes over the wire and
+// time to interactive.
+const (
+	portalBudgetBytes = 300 << 10
+	portalBudgetReady = time.Second
+)
+
+// TestPortalFirstLoad checks the home page's first load in a fresh
+// browser against the byte budget (exact) and, loosely, the time budget
+// (the benchmark measures it; a loaded CI machine gets 5×).
+func TestPortalFirstLoad(t *testing.T) {
+	url, _ := mrDevnet(t, t.TempDir(), "--warm=false")
+	b := brOpen(t)
+	st, err := b.coldLoad(b.ctx, url+"/", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.transferred <= 0 || st.transferred > portalBudgetBytes {
+		t.Errorf("first load transferred %d bytes, budget %d", st.transferred, portalBudgetBytes)
+	}
+	if st.ready <= 0 || st.ready > 5*portalBudgetReady {
+		t.Errorf("first load ready after %v, budget %v", st.ready, portalBudgetReady)
+	}
+	t.Logf("first load: %d bytes, ready %v, load event %v", st.transferred, st.ready, st.loaded)
+}
+
+// BenchmarkPortalFirstLoad is the home page's cold load (a new browser
+// context each time: empty cache and storage) against a baseline in the
+// same run, a cold load of the API's /v1/status (a page with no script).
+// It reports both, their ratio and the bytes transferred.
+func BenchmarkPortalFirstLoad(b *testing.B) {
+	url, _ := mrDevnet(b, b.TempDir(), "--warm=false")
+	br := brOpen(b)
+	var ready, base, loaded time.Duration
+	var bytes int64
+	for b.Loop() {
+		st, err := br.coldLoad(br.ctx, url+"/", true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bl, err := br.coldLoad(br.ctx, url+"/v1/status", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ready, loaded, base, bytes = ready+st.ready, loaded+st.loaded, base+bl.loaded, st.transferred
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(ready.Milliseconds())/n, "ms-ready")
+	b.ReportMetric(float64(loaded.Milliseconds())/n, "ms-load")
+	b.ReportMetric(float64(base.Milliseconds())/n, "ms-baseline")
+	b.ReportMetric(float64(ready)/float64(base), "ready/baseline")
+	b.ReportMetric(float64(bytes)/1024, "KiB")
+}

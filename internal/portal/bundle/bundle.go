@@ -1,0 +1,92 @@
+// Package bundle builds the portal's browser code (internal/portal/web)
+// into the files internal/portal embeds, with esbuild's Go API: the build
+// needs Go and the web folder's node_modules (npm ci), never Node.js
+// itself. The output is a pure function of the sources and the pinned
+// esbuild and npm versions; a test rebuilds it and compares it with the
+// committed dist/.
+package bundle
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+// Files is the built portal: file name in dist/ → content.
+type Files map[string][]byte
+
+// Build bundles web (the internal/portal/web folder): src/main.ts and
+// everything it imports into app.js, src/app.css into app.css, and
+// index.html copied as is. A source error names file, line and message.
+func Build(web string) (Files, error) {
+	web, err := filepath.Abs(web)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(web, "node_modules")); err != nil {
+		return nil, fmt.Errorf("portal bundle: %s/node_modules is missing: run `npm ci --prefix %s` first", web, web)
+	}
+	res := api.Build(api.BuildOptions{
+		AbsWorkingDir:     web,
+		EntryPoints:       []string{"src/main.ts", "src/app.css"},
+		Bundle:            true,
+		Outdir:            filepath.Join(web, "out"), // not written: Write is false
+		Format:            api.FormatESModule,
+		Platform:          api.PlatformBrowser,
+		Target:            api.ES2022,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		LegalComments:     api.LegalCommentsEndOfFile,
+		Charset:           api.CharsetUTF8,
+		Tsconfig:          filepath.Join(web, "tsconfig.json"),
+		LogLevel:          api.LogLevelSilent,
+		Write:             false,
+	})
+	if len(res.Errors) > 0 {
+		var b strings.Builder
+		for _, m := range res.Errors {
+			if m.Location != nil {
+				fmt.Fprintf(&b, "%s:%d:%d: ", m.Location.File, m.Location.Line, m.Location.Column)
+			}
+			fmt.Fprintf(&b, "%s\n", m.Text)
+		}
+		return nil, fmt.Errorf("portal bundle:\n%s", b.String())
+	}
+	out := Files{}
+	for _, f := range res.OutputFiles {
+		name := filepath.Base(f.Path)
+		switch name {
+		case "main.js":
+			name = "app.js"
+		case "main.css": // CSS imported from TypeScript, if any
+			name = "imported.css"
+		}
+		out[name] = f.Contents
+	}
+	html, err := os.ReadFile(filepath.Join(web, "index.html"))
+	if err != nil {
+		return nil, err
+	}
+	out["index.html"] = html
+	return out, nil
+}
+
+// Write replaces dir's contents with f.
+func Write(dir string, f Files) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, b := range f {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
