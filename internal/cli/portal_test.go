@@ -309,3 +309,95 @@ func BenchmarkPortalFirstLoad(b *testing.B) {
 	b.ReportMetric(float64(ready)/float64(base), "ready/baseline")
 	b.ReportMetric(float64(bytes)/1024, "KiB")
 }
+
+// brFundedKey opens the portal, makes key name in the browser and fills
+// it from the faucet; it returns the key's address.
+func brFundedKey(t *testing.T, b *brSession, url, name string) string {
+	t.Helper()
+	b.do(t, "open the portal", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	b.do(t, "make a key", fill(`input[name=keyname]`, name), submit(`input[name=keyname]`))
+	b.waitText(t, "#main", "Signing with "+name)
+	b.do(t, "faucet", chromedp.Click(`//button[text()="Get devnet GAS"]`))
+	b.waitText(t, "#balance", "100,000,000 GAS")
+	return strings.TrimSpace(b.text(t, "li.done code"))
+}
+
+// TestPortalExplorer drives the pool, a call from a schema-built form
+// with its result arriving live, the result page, the miners and the
+// blocks (live), a block and a transaction.
+func TestPortalExplorer(t *testing.T) {
+	home := t.TempDir()
+	url, _ := mrDevnet(t, home, "--warm=false")
+	t.Setenv(cli.EnvPass, "pw")
+	ktKey(t, home, "alice", "pw")
+	if r := ktRun(t, home, "--node", url, "gas", "faucet", "alice"); r.code != 0 {
+		t.Fatalf("faucet: %s", r.stderr)
+	}
+	dir := t.TempDir()
+	code, iface := filepath.Join(dir, "echo.wasm"), filepath.Join(dir, "iface.json")
+	if err := os.WriteFile(code, mrEcho(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(iface, []byte(`{"functions":[{"name":"echo","description":"Writes its input back.",`+
+		`"input":{"type":"object","required":["msg"],"properties":{"msg":{"type":"string","minLength":2,"description":"What to say"}}}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := ktRun(t, home, "--node", url, "contract", "deploy", code, "--name", "echo", "--version", "1.0.0", "--from", "alice",
+		"--interface", iface, "--description", "Says it back", "--tag", "demo"); r.code != 0 {
+		t.Fatalf("deploy: %s%s", r.stdout, r.stderr)
+	}
+	b := brOpen(t)
+	brFundedKey(t, b, url, "caller")
+
+	b.do(t, "contracts", chromedp.Click(`//nav//a[text()="Contracts"]`), chromedp.WaitVisible(chromedp.CSS(`article[data-contract="echo"]`)))
+	b.do(t, "search", fill(`input[name=query]`, "nothing-like-this"), submit(`input[name=query]`))
+	b.waitText(t, "#contract-list", "No contract matches")
+	b.do(t, "search", fill(`input[name=query]`, "says it"), submit(`input[name=query]`),
+		chromedp.WaitVisible(chromedp.CSS(`article[data-contract="echo"]`)))
+	b.shot(t, "contracts")
+	b.do(t, "open echo", chromedp.Click(chromedp.CSS(`article[data-contract="echo"] h2 a`)), chromedp.WaitVisible(chromedp.CSS(`section[data-fn="echo"]`)))
+	for _, c := range []struct{ msg, want string }{{"", "msg: required"}, {"x", "msg: at least 2 characters"}} {
+		b.do(t, "call with "+c.msg, fill(`input[name=echo-msg]`, c.msg), submit(`input[name=echo-msg]`))
+		b.waitText(t, `section[data-fn="echo"] .status.error`, c.want)
+	}
+	b.do(t, "bad gas", fill(`input[name=echo-msg]`, "hello portal"), fill(`input[name=gas]`, "-5"), submit(`input[name=echo-msg]`))
+	b.waitText(t, `section[data-fn="echo"] .status.error`, "gas limit: a whole number")
+	b.do(t, "call", fill(`input[name=gas]`, "5000000"), submit(`input[name=echo-msg]`))
+	b.waitText(t, `section[data-fn="echo"] .exec`, "ok")
+	b.waitText(t, `section[data-fn="echo"] pre.out`, `"msg": "hello portal"`)
+	b.shot(t, "contract-call")
+	b.do(t, "result page", chromedp.Click(chromedp.CSS(`section[data-fn="echo"] .result h3 a`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	b.waitText(t, "main .exec", "ok")
+	b.waitText(t, "main", "Paid")
+	b.shot(t, "result")
+
+	b.do(t, "miners", chromedp.Click(`//nav//a[text()="Miners"]`))
+	b.waitText(t, "main", "1 registered")
+	b.shot(t, "miners")
+
+	b.do(t, "blocks", chromedp.Click(`//nav//a[text()="Blocks"]`), chromedp.WaitVisible(chromedp.CSS(`#blocks tbody tr`)))
+	first := b.text(t, "#blocks tbody tr td")
+	// Blocks arrive live (an empty block every second on devnet).
+	deadline := time.Now().Add(30 * time.Second)
+	for b.text(t, "#blocks tbody tr td") == first {
+		if time.Now().After(deadline) {
+			t.Fatalf("no new block row after block %s", first)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.shot(t, "blocks")
+	var st apitype.Status
+	ktGetJSON(t, url+"/v1/status", &st)
+	var blk apitype.Block
+	for h := st.LatestHeight; h > 0 && blk.NumTxs == 0; h-- { // the latest block with a transaction
+		ktGetJSON(t, url+"/v1/blocks/"+strconv.FormatInt(h, 10), &blk)
+	}
+	b.do(t, "a block", chromedp.Navigate(url+"/blocks/"+strconv.FormatInt(blk.Height, 10)),
+		chromedp.WaitVisible(chromedp.CSS(`main table a`)))
+	b.do(t, "its tx", chromedp.Click(chromedp.CSS(`main table a`)))
+	b.waitText(t, "main", blk.TxHashes[0])
+	b.waitText(t, "main", "tx")
+	b.shot(t, "tx")
+	b.do(t, "a missing page", chromedp.Navigate(url+"/no/such/page"))
+	b.waitText(t, "main h1", "Not found")
+}

@@ -33,15 +33,30 @@ export interface SubmitResult {
   height?: number;
 }
 
+export interface Payment {
+  miner: string;
+  reward: string;
+  gas: string;
+}
+
 export interface Result {
   request_id: string;
   status: string;
+  contract: string;
+  fn: string;
+  requester: string;
   exec_status?: string;
   output: string | null; // base64
   error?: string;
+  logs?: string[] | null;
   gas_used: number;
   cost: string;
   refund: string;
+  paid: Payment[] | null;
+  disagreed?: string[] | null;
+  unrevealed?: string[] | null;
+  rounds: number;
+  memo: boolean;
   settled: number;
   location?: Location;
 }
@@ -56,6 +71,150 @@ export interface ID {
   updated: number;
   height: number;
   location?: Location;
+}
+
+export interface Event {
+  type: string;
+  attributes?: Record<string, string>;
+}
+
+export interface Block {
+  height: number;
+  hash: string;
+  time: string;
+  app_hash: string;
+  proposer: string;
+  num_txs: number;
+  tx_hashes: string[] | null;
+}
+
+export interface Tx {
+  hash: string;
+  height: number;
+  index: number;
+  code: number;
+  log?: string;
+  events?: Event[];
+  tx: string;
+  body?: unknown;
+}
+
+export interface TxResult {
+  hash: string;
+  height: number;
+  index: number;
+  code: number;
+  log?: string;
+  events?: Event[];
+}
+
+export interface StreamEvent {
+  type: string;
+  block?: Block;
+  txs?: TxResult[];
+  events?: Event[];
+}
+
+export interface Contract {
+  name: string;
+  owner: string;
+  maintainers: string[] | null;
+  latest: string;
+  versions: number;
+  created: number;
+  updated: number;
+  description?: string;
+  tags?: string[];
+  composite: boolean;
+}
+
+export interface ContractList {
+  contracts: Contract[];
+  next?: string;
+}
+
+export interface FunctionSpec {
+  name: string;
+  description?: string;
+  input?: Schema;
+  output?: Schema;
+}
+
+export interface Schema {
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  description?: string;
+  enum?: unknown[];
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  default?: unknown;
+}
+
+export interface ContractVersion {
+  name: string;
+  version: string;
+  code_hash: string;
+  owner: string;
+  publisher: string;
+  seq: number;
+  code_size: number;
+  metered_size: number;
+  exports?: string[];
+  interface?: { functions: FunctionSpec[] };
+  manifest?: unknown;
+  description?: string;
+  tags?: string[];
+  published: number;
+  yanked: boolean;
+}
+
+export interface Seal {
+  miner: string;
+  height: number;
+  revealed: boolean;
+}
+
+export interface MarketRequest {
+  id: string;
+  requester: string;
+  contract: string;
+  name: string;
+  version: string;
+  fn: string;
+  input: string | null; // base64
+  gas_limit: string;
+  price: string;
+  reward: string;
+  replicas: number;
+  quorum: number;
+  included: number;
+  deadline: number;
+  escrow: string;
+  round: number;
+  status: string;
+  phase: string;
+  seals: Seal[] | null;
+  tx_hash: string;
+  height: number;
+}
+
+export interface Miner {
+  address: string;
+  kind: string;
+  capacity: number;
+  endpoint?: string;
+  min_gas: string;
+  software_version?: string;
+  active: boolean;
+  registered: number;
+  jobs_taken: number;
+  agreed: number;
+  disagreed: number;
+  timed_out: number;
+  earned: string;
 }
 
 // ApiError is an answer other than 2xx, or no answer. code is the
@@ -109,6 +268,14 @@ export const api = {
   account: (addr: string) => call<Account>(`/v1/accounts/${addr}`),
   id: (name: string) => call<ID>(`/v1/ids/${encodeURIComponent(name)}`),
   result: (id: string) => call<Result>(`/v1/results/${id}`),
+  request: (id: string) => call<MarketRequest>(`/v1/requests/${id}`),
+  block: (h: number) => call<Block>(`/v1/blocks/${h}`),
+  tx: (hash: string) => call<Tx>(`/v1/txs/${hash}`),
+  contracts: (q: { query?: string; tag?: string; after?: string }) =>
+    call<ContractList>("/v1/contracts?" + new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][])),
+  contract: (name: string) => call<Contract>(`/v1/contracts/${encodeURIComponent(name)}`),
+  versions: (name: string) => call<{ versions: ContractVersion[] }>(`/v1/contracts/${encodeURIComponent(name)}/versions`),
+  miners: (after?: string) => call<{ miners: Miner[]; next?: string }>("/v1/miners" + (after ? `?after=${after}` : "")),
 
   // submit sends an encoded, signed tx and waits for its block. A refusal
   // throws ApiError with the ledger's message.
@@ -132,6 +299,32 @@ export async function lookupID(name: string): Promise<ID | null> {
     if (e instanceof ApiError && e.code === "not_found") return null;
     throw e;
   }
+}
+
+// blocks streams committed blocks (with their tx results) over the API's
+// WebSocket until the returned function is called; it reconnects after a
+// drop.
+export function blocks(on: (ev: StreamEvent) => void): () => void {
+  let ws: WebSocket | null = null;
+  let stopped = false;
+  let delay = 250;
+  const connect = () => {
+    const u = new URL("/v1/events?batch=block", location.href);
+    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    ws = new WebSocket(u);
+    ws.onmessage = (m) => {
+      delay = 250;
+      on(JSON.parse(m.data as string) as StreamEvent);
+    };
+    ws.onclose = () => {
+      if (!stopped) setTimeout(connect, (delay = Math.min(delay * 2, 5000)));
+    };
+  };
+  connect();
+  return () => {
+    stopped = true;
+    ws?.close();
+  };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,6 +9,7 @@ export class App {
   keys: Key[] = [];
   private always: (() => void)[] = [];
   private page: (() => void)[] = [];
+  private leave: (() => void)[] = [];
 
   private constructor(
     readonly store: Store,
@@ -44,9 +45,16 @@ export class App {
     (always ? this.always : this.page).push(fn);
   }
 
-  // newPage drops the listeners of the page being left.
+  // onLeave runs fn when the current page is left (to close a stream).
+  onLeave(fn: () => void): void {
+    this.leave.push(fn);
+  }
+
+  // newPage drops the listeners of the page being left and runs its
+  // onLeave functions.
   newPage(): void {
     this.page = [];
+    for (const fn of this.leave.splice(0)) fn();
   }
 
   changed(): void {

@@ -5,10 +5,14 @@
 
 import { App, gas } from "./app";
 import { h, replace, shortHex } from "./dom";
+import { accountPage, blockPage, blocksPage, txPage } from "./pages/blocks";
+import { contractPage, contractsPage } from "./pages/contracts";
 import { gasPage } from "./pages/gas";
 import { home } from "./pages/home";
 import { idPage } from "./pages/id";
 import { keysPage } from "./pages/keys";
+import { minersPage } from "./pages/miners";
+import { resultPage } from "./pages/results";
 
 type Page = (app: App, m: RegExpMatchArray) => Promise<Node>;
 
@@ -17,6 +21,14 @@ const routes: [RegExp, Page, string][] = [
   [/^\/keys$/, (app) => keysPage(app), "Keys"],
   [/^\/gas$/, (app) => gasPage(app), "GAS"],
   [/^\/ids\/([a-z0-9-]{1,64})$/, (_, m) => idPage(m[1]!), "ID"],
+  [/^\/contracts$/, () => contractsPage(), "Contracts"],
+  [/^\/contracts\/([a-z0-9._-]{1,64})$/, (app, m) => contractPage(app, m[1]!), "Contract"],
+  [/^\/results\/([0-9a-f]{64})$/, (app, m) => resultPage(app, m[1]!), "Request"],
+  [/^\/miners$/, () => minersPage(), "Miners"],
+  [/^\/blocks$/, (app) => blocksPage(app), "Blocks"],
+  [/^\/blocks\/([0-9]{1,19})$/, (_, m) => blockPage(Number(m[1])), "Block"],
+  [/^\/txs\/([0-9a-f]{64})$/, (_, m) => txPage(m[1]!), "Transaction"],
+  [/^\/accounts\/([0-9a-f]{40})$/, (app, m) => accountPage(app, m[1]!), "Account"],
 ];
 
 async function render(app: App, focus: boolean): Promise<void> {
@@ -72,7 +84,7 @@ async function start(): Promise<void> {
     const a = (e.target as Element).closest?.("a[data-link]") as HTMLAnchorElement | null;
     if (!a || e.ctrlKey || e.metaKey || e.shiftKey || a.origin !== location.origin) return;
     e.preventDefault();
-    if (a.pathname !== location.pathname) history.pushState(null, "", a.pathname);
+    if (a.pathname + a.search !== location.pathname + location.search) history.pushState(null, "", a.pathname + a.search);
     void render(app, true);
   });
   window.addEventListener("popstate", () => void render(app, true));
