@@ -173,6 +173,8 @@ func TestPortalCreateID(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	brRecords(t, b, url, home)
+
 	// GAS: bad input first, then a transfer to alice by address.
 	b.do(t, "GAS page", chromedp.Click(`//nav//a[text()="GAS"]`), chromedp.WaitVisible(chromedp.CSS(`input[name=sendto]`)))
 	for _, c := range []struct{ to, amount, want string }{
@@ -400,4 +402,85 @@ func TestPortalExplorer(t *testing.T) {
 	b.shot(t, "tx")
 	b.do(t, "a missing page", chromedp.Navigate(url+"/no/such/page"))
 	b.waitText(t, "main h1", "Not found")
+}
+
+// brRecords writes, reads and removes the records of webada (the browser
+// key's ID) in the portal, private ones included, and exchanges private
+// records with the CLI both ways.
+func brRecords(t *testing.T, b *brSession, url, home string) {
+	t.Helper()
+	vm := func(args ...string) ktResult { return ktRun(t, home, append([]string{"--node", url}, args...)...) }
+	if r := vm("gas", "faucet", "alice"); r.code != 0 {
+		t.Fatalf("faucet alice: %s", r.stderr)
+	}
+	if r := vm("id", "create", "aliceid", "--from", "alice"); r.code != 0 {
+		t.Fatalf("create aliceid: %s%s", r.stdout, r.stderr)
+	}
+	b.do(t, "ID page", chromedp.Navigate(url+"/ids/webada"), chromedp.WaitVisible(chromedp.CSS(`input[name=reckey]`)))
+	write := func(key, value, readers string, private bool) {
+		t.Helper()
+		b.do(t, "write "+key, fill(`input[name=reckey]`, key), fill(`textarea[name=recvalue]`, value), fill(`input[name=recreaders]`, readers),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector("input[name=recprivate]").checked = `+strconv.FormatBool(private)),
+			submit(`input[name=reckey]`))
+	}
+	for _, c := range []struct {
+		key, value, readers string
+		private             bool
+		want                string
+	}{
+		{"bad key!", "x", "", false, "key: 1 to 128 characters"},
+		{"phone", "1", "", true, "name at least one reader"},
+		{"phone", "1", "nobody-here", true, "no ID named nobody-here"},
+		{"phone", "1", "webada", false, "tick Private"},
+		{"big", strings.Repeat("x", 5000), "", false, "at most 4096 bytes"},
+	} {
+		write(c.key, c.value, c.readers, c.private)
+		b.waitText(t, "#rec-title ~ div .status.error", c.want)
+	}
+	write("email", "ada@example.org", "", false)
+	b.waitText(t, `li[data-record="email"]`, "ada@example.org")
+	write("phone", "+1 555 0100", "webada, aliceid", true)
+	b.waitText(t, `li[data-record="phone"]`, "readers webada, aliceid")
+	if r := vm("id", "get", "webada", "phone", "--decrypt", "--from", "alice"); r.code != 0 || !strings.Contains(r.stdout, "+1 555 0100") {
+		t.Fatalf("the CLI reading the portal's private record: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	b.do(t, "decrypt", chromedp.Click(chromedp.CSS(`li[data-record="phone"] button`)))
+	b.waitText(t, `li[data-record="phone"] .plain`, "+1 555 0100")
+	b.shot(t, "records")
+	b.do(t, "remove email", chromedp.Click(`//li[@data-record="email"]//button[text()="Remove"]`))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('li[data-record="email"]').length`))
+		if err == nil && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("email still listed after Remove")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res, err := http.Get(url + "/v1/ids/webada/records/email")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("removed record: GET %d, want 404", res.StatusCode)
+	}
+
+	// The CLI shares a record with webada; the portal reads it, and is
+	// refused one it is not a reader of.
+	if r := vm("id", "set", "aliceid", "secret=hello web", "--private", "--readers", "webada", "--from", "alice"); r.code != 0 {
+		t.Fatalf("set aliceid secret: %s%s", r.stdout, r.stderr)
+	}
+	if r := vm("id", "set", "aliceid", "diary=not for web", "--private", "--readers", "aliceid", "--from", "alice"); r.code != 0 {
+		t.Fatalf("set aliceid diary: %s%s", r.stdout, r.stderr)
+	}
+	b.do(t, "my chain", chromedp.Click(`//nav//a[text()="My chain"]`), chromedp.WaitVisible(chromedp.CSS(`input[name=sharedid]`)))
+	b.waitText(t, "main ul", "webada")
+	b.do(t, "read shared", fill(`input[name=sharedid]`, "aliceid"), fill(`input[name=sharedkey]`, "secret"), submit(`input[name=sharedid]`))
+	b.waitText(t, "#shared", "hello web")
+	b.do(t, "read not shared", fill(`input[name=sharedkey]`, "diary"), submit(`input[name=sharedid]`))
+	b.waitText(t, "main .status.error", "cannot decrypt")
+	b.shot(t, "my-chain")
 }

@@ -19,8 +19,9 @@ import (
 type Files map[string][]byte
 
 // Build bundles web (the internal/portal/web folder): src/main.ts and
-// everything it imports into app.js, src/app.css into app.css, and
-// index.html copied as is. A source error names file, line and message.
+// everything it imports into app.js (what it imports with import() into
+// chunk-<hash>.js files), src/app.css into app.css, and index.html
+// copied as is. A source error names file, line and message.
 func Build(web string) (Files, error) {
 	web, err := filepath.Abs(web)
 	if err != nil {
@@ -30,9 +31,13 @@ func Build(web string) (Files, error) {
 		return nil, fmt.Errorf("portal bundle: %s/node_modules is missing: run `npm ci --prefix %s` first", web, web)
 	}
 	res := api.Build(api.BuildOptions{
-		AbsWorkingDir:     web,
-		EntryPoints:       []string{"src/main.ts", "src/app.css"},
-		Bundle:            true,
+		AbsWorkingDir: web,
+		EntryPoints:   []string{"src/main.ts", "src/app.css"},
+		Bundle:        true,
+		// Code only some pages need (private records' crypto) loads on
+		// demand, keeping the first load small.
+		Splitting:         true,
+		ChunkNames:        "chunk-[hash]",
 		Outdir:            filepath.Join(web, "out"), // not written: Write is false
 		Format:            api.FormatESModule,
 		Platform:          api.PlatformBrowser,

@@ -73,6 +73,19 @@ export interface ID {
   location?: Location;
 }
 
+export interface IDRecord {
+  id: string;
+  key: string;
+  value?: string;
+  private?: boolean;
+  ciphertext?: string; // base64 age file
+  readers?: string[];
+  by: string;
+  updated: number;
+  height: number;
+  location?: Location;
+}
+
 export interface Event {
   type: string;
   attributes?: Record<string, string>;
@@ -267,6 +280,9 @@ export const api = {
   status: () => call<Status>("/v1/status"),
   account: (addr: string) => call<Account>(`/v1/accounts/${addr}`),
   id: (name: string) => call<ID>(`/v1/ids/${encodeURIComponent(name)}`),
+  records: (id: string, after?: string) =>
+    call<{ records: IDRecord[]; next?: string }>(`/v1/ids/${encodeURIComponent(id)}/records` + (after ? `?after=${encodeURIComponent(after)}` : "")),
+  record: (id: string, key: string) => call<IDRecord>(`/v1/ids/${encodeURIComponent(id)}/records/${key.split("/").map(encodeURIComponent).join("/")}`),
   result: (id: string) => call<Result>(`/v1/results/${id}`),
   request: (id: string) => call<MarketRequest>(`/v1/requests/${id}`),
   block: (h: number) => call<Block>(`/v1/blocks/${h}`),

@@ -65,7 +65,7 @@ export async function generate(name: string): Promise<Key> {
   return fromPriv(name, kp.privateKey, pub);
 }
 
-async function seedOf(k: Key): Promise<Uint8Array<ArrayBuffer>> {
+export async function seedOf(k: Key): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await crypto.subtle.exportKey("pkcs8", k.priv)).slice(pkcs8Prefix.length);
 }
 

@@ -12,6 +12,7 @@ import { home } from "./pages/home";
 import { idPage } from "./pages/id";
 import { keysPage } from "./pages/keys";
 import { minersPage } from "./pages/miners";
+import { mePage, recordsSection } from "./pages/records";
 import { resultPage } from "./pages/results";
 
 type Page = (app: App, m: RegExpMatchArray) => Promise<Node>;
@@ -20,7 +21,12 @@ const routes: [RegExp, Page, string][] = [
   [/^\/$/, (app) => home(app), "Create your ID"],
   [/^\/keys$/, (app) => keysPage(app), "Keys"],
   [/^\/gas$/, (app) => gasPage(app), "GAS"],
-  [/^\/ids\/([a-z0-9-]{1,64})$/, (_, m) => idPage(m[1]!), "ID"],
+  [/^\/ids\/([a-z0-9-]{1,64})$/, async (app, m) => {
+    const page = await idPage(m[1]!);
+    page.appendChild(await recordsSection(app, m[1]!));
+    return page;
+  }, "ID"],
+  [/^\/me$/, (app) => mePage(app), "My chain"],
   [/^\/contracts$/, () => contractsPage(), "Contracts"],
   [/^\/contracts\/([a-z0-9._-]{1,64})$/, (app, m) => contractPage(app, m[1]!), "Contract"],
   [/^\/results\/([0-9a-f]{64})$/, (app, m) => resultPage(app, m[1]!), "Request"],

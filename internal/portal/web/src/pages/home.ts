@@ -1,21 +1,14 @@
 // "Create your ID": a key, devnet GAS, a name; then the ID's location.
 
 import { lookupID, api } from "../api";
-import { App, decodeOutput, gas } from "../app";
+import { App, gas } from "../app";
 import { field, form, h, replace, Status } from "../dom";
 import { generate } from "../keys";
 import { parseAmount } from "../tx";
 import { checkIDName, idCard } from "./id";
-import { utf8 } from "../bytes";
+import { idCost, idRequest, rememberID } from "../idchain";
 
-// Market terms of a create, as `vm id create` sends them by default.
-const createGas = 5_000_000n;
-const createReward = 100n;
-const createDeadline = 100n;
-
-export function createCost(app: App): bigint {
-  return createGas + createReward + app.minFee() + BigInt(app.status.id_create_fee ?? "0");
-}
+const createCost = (app: App) => idCost(app, true);
 
 export async function home(app: App): Promise<Node> {
   const out = h("div", { id: "created" });
@@ -104,22 +97,18 @@ function nameStep(app: App, bal: bigint, out: HTMLElement): HTMLElement {
         st.busy("Looking it up…");
         const have = await lookupID(n); // the node also refuses reserved names here
         if (have) {
+          if (have.owner === app.active?.address) rememberID(have.owner, n);
           st.ok(`${n} exists already: here is where it is.`);
           show(out, idCard(have, false));
           return;
         }
         if (bal < createCost(app)) throw new Error(`not enough GAS: ${gas(bal)} of ${gas(createCost(app))}`);
         const k = app.need();
-        const input = utf8.encode(JSON.stringify({ name: n, pubkey: k.pub }));
         st.busy("Sending the create request…");
-        const r = await app.request(
-          { contract: "idchain@^1", fn: "create", input, gasLimit: createGas, price: 1n, reward: createReward,
-            replicas: 1, quorum: 1, deadline: createDeadline },
-          app.minFee() + BigInt(app.status.id_create_fee ?? "0"),
-          (id) => st.busy(`Request ${id.slice(0, 12)}… sent; waiting for a miner's result…`),
-        );
-        const res = decodeOutput(r) as { created: boolean };
+        const res = (await idRequest(app, "create", { name: n, pubkey: k.pub },
+          (id) => st.busy(`Request ${id.slice(0, 12)}… sent; waiting for a miner's result…`))) as { created: boolean };
         const id = await api.id(n);
+        if (id.owner === k.address) rememberID(k.address, n);
         st.ok(res.created ? `${n} is yours.` : `${n} was taken a moment ago by someone else.`);
         show(out, idCard(id, res.created));
       },
