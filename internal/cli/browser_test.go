@@ -69,7 +69,7 @@ func brOpen(t testing.TB) *brSession {
 			if (m.Type == chromedp.ConsoleError || m.IsException()) &&
 				!(m.Source == "network" && strings.Contains(m.Text, "status of 4")) {
 				s.mu.Lock()
-				s.errs = append(s.errs, m.String())
+				s.errs = append(s.errs, m.String()+" ("+m.URL+")")
 				s.mu.Unlock()
 			}
 		}
@@ -223,4 +223,48 @@ func (s *brSession) coldLoad(ctx context.Context, url string, waitReady bool) (l
 	}
 	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 	return loadStats{ready: ms(v[0]), loaded: ms(v[1]), transferred: int64(v[2])}, nil
+}
+
+// auditJS lists what the current page does wrong for keyboard and
+// screen-reader users: a form control without a label, a button or link
+// without a name, a page without exactly one h1, something focusable by
+// mouse only (a click handler on a non-control).
+const auditJS = `(() => {
+	const bad = [];
+	const name = (e) => (e.getAttribute("aria-label") || e.textContent || e.title || "").trim();
+	for (const e of document.querySelectorAll("input, select, textarea")) {
+		if (e.type === "hidden") continue;
+		if (!(e.labels && e.labels.length) && !e.getAttribute("aria-label")) bad.push("unlabelled " + e.tagName + " " + (e.name || ""));
+	}
+	for (const e of document.querySelectorAll("button, a")) if (!name(e)) bad.push("nameless " + e.tagName + " " + e.outerHTML.slice(0, 80));
+	const h1 = document.querySelectorAll("main h1").length;
+	if (h1 !== 1) bad.push(h1 + " h1 elements in main");
+	for (const e of document.querySelectorAll("[onclick]")) bad.push("inline handler on " + e.tagName);
+	return bad;
+})()`
+
+// audit fails t with the page's accessibility problems, and checks it
+// fits a phone-sized screen (390 px) without sideways scrolling.
+func (s *brSession) audit(t *testing.T, page string) {
+	t.Helper()
+	bad, err := chromedp.Run(s.ctx, chromedp.Evaluate[[]string](auditJS))
+	if err != nil {
+		t.Fatalf("audit %s: %v", page, err)
+	}
+	for _, b := range bad {
+		t.Errorf("%s: %s", page, b)
+	}
+	if err := chromedp.Do(s.ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	w, err := chromedp.Run(s.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w > 390 {
+		t.Errorf("%s is %d px wide on a 390 px screen", page, w)
+	}
+	if err := chromedp.Do(s.ctx, chromedp.EmulateViewport(1200, 900)); err != nil {
+		t.Fatal(err)
+	}
 }

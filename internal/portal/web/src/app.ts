@@ -80,12 +80,27 @@ export class App {
   }
 
   // send signs msgs with the active key at its next nonce and waits for
-  // the block; it returns the tx hash.
-  async send(msgs: Msg[], fee: bigint): Promise<string> {
+  // the block; it returns the tx hash. Sends run one at a time, so two
+  // forms never sign with the same nonce. A node that gave up waiting has
+  // still accepted the tx: then it is looked up until it commits.
+  send(msgs: Msg[], fee: bigint): Promise<string> {
+    const run = this.sending.then(() => this.sendNow(msgs, fee));
+    this.sending = run.catch(() => {});
+    return run;
+  }
+
+  private sending: Promise<unknown> = Promise.resolve();
+
+  private async sendNow(msgs: Msg[], fee: bigint): Promise<string> {
     const k = this.need();
     const { nonce } = await this.account(k.address);
     const { tx, hash } = await sign({ chainID: this.status.chain_id, nonce, fee, msgs }, k);
-    await api.submit(tx);
+    try {
+      await api.submit(tx);
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === "timeout")) throw e;
+      await committed(hash);
+    }
     this.changed();
     return hash;
   }
@@ -112,6 +127,23 @@ export class App {
   minFee(): bigint {
     return BigInt(this.status.min_fee);
   }
+}
+
+// committed polls for an accepted tx until its block, up to two minutes;
+// a tx the block refused throws the ledger's message.
+async function committed(hash: string): Promise<void> {
+  const end = Date.now() + 120_000;
+  while (Date.now() < end) {
+    try {
+      const t = await api.tx(hash);
+      if (t.code !== 0) throw new ApiError("refused", t.log ?? `refused (code ${t.code})`, 200);
+      return;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === "not_found")) throw e;
+    }
+    await sleep(250);
+  }
+  throw new Error(`transaction ${hash} was accepted but not committed within two minutes`);
 }
 
 export function decodeOutput(r: Result): unknown {

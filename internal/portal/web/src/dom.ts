@@ -57,7 +57,9 @@ export class Status {
 
 // field is a labelled input; the label's for= ties them for screen readers.
 export function field(label: string, input: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, hint?: string): HTMLElement {
-  if (!input.id) input.id = "f-" + label.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+  // Ids come from the control's name, unique per page, so two forms with
+  // an "Amount" each still label their own inputs.
+  if (!input.id) input.id = "f-" + (input.name || label).toLowerCase().replace(/[^a-z0-9]+/g, "-");
   const kids: Child[] = [h("label", { for: input.id }, label), input];
   if (hint) {
     const hintID = input.id + "-hint";
