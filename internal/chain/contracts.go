@@ -35,6 +35,16 @@ func (n *Node) query(ctx context.Context, op, path string, data []byte, height i
 	if latest := n.cmt.BlockStore().Height(); height > latest {
 		return nil, vmerr.E(op, vmerr.NotFound, "height %d is above the latest block %d", height, latest)
 	}
+	if prove && height == 0 {
+		// The app commits a block before CometBFT saves its state, so "the
+		// latest" of the app can be one height whose app hash the node
+		// does not know yet; a proof is only useful with it.
+		st, err := n.env.StateStore.Load()
+		if err != nil {
+			return nil, vmerr.Wrap(op, vmerr.Unavailable, err)
+		}
+		height = st.LastBlockHeight
+	}
 	res, err := n.cmt.ProxyApp().Query().Query(ctx, &abcitypes.QueryRequest{Path: path, Data: data, Height: height, Prove: prove})
 	if err != nil {
 		return nil, vmerr.Wrap(op, vmerr.Unavailable, err)

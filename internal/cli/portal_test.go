@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -211,6 +212,8 @@ func TestPortalCreateID(t *testing.T) {
 	if got.Tx != hex.EncodeToString(want) {
 		t.Fatalf("the browser's tx differs from the CLI's for the same body:\nbrowser %s\ncli     %s", got.Tx, hex.EncodeToString(want))
 	}
+
+	brAllSigned(t, url, webKey, st.ChainID)
 
 	// A phone-sized screen.
 	b.do(t, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(url+"/ids/webada"),
@@ -556,4 +559,50 @@ func brImport(t *testing.T, b *brSession, home string) {
 	b.waitText(t, `tr[data-key="carol"]`, k.Address().String())
 	b.do(t, "use web again", chromedp.Click(`//tr[@data-key="web"]//button[text()="Use"]`))
 	b.waitText(t, "#who", "web")
+}
+
+// brAllSigned finds every transaction the browser's key signed (faucet,
+// ID create and record requests, transfer) and checks each is what the
+// CLI's tx.Sign makes of the same body: the node's decoder accepts only
+// canonical bytes, and re-signing the decoded body must give the exact
+// bytes back.
+func brAllSigned(t *testing.T, url string, key crypto.PrivKey, chainID string) {
+	t.Helper()
+	var st apitype.Status
+	ktGetJSON(t, url+"/v1/status", &st)
+	kinds := map[string]int{}
+	for h := int64(1); h <= st.LatestHeight; h++ {
+		var blk apitype.Block
+		ktGetJSON(t, url+"/v1/blocks/"+strconv.FormatInt(h, 10), &blk)
+		for _, hash := range blk.TxHashes {
+			var got apitype.Tx
+			ktGetJSON(t, url+"/v1/txs/"+hash, &got)
+			raw, err := hex.DecodeString(got.Tx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := tx.Decode(raw, chainID)
+			if err != nil {
+				t.Fatalf("tx %s: %v", hash, err)
+			}
+			if !bytes.Equal(s.PubKey, key.PubKey()) {
+				continue
+			}
+			again, err := tx.Sign(s.Body, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(again, raw) {
+				t.Errorf("tx %s: the browser's bytes differ from the CLI's for the same body", hash)
+			}
+			for _, m := range s.Body.Msgs {
+				kinds[fmt.Sprintf("%T", m.Sum)]++
+			}
+		}
+	}
+	for _, k := range []string{"*txpb.Msg_Faucet", "*txpb.Msg_Request", "*txpb.Msg_Transfer"} {
+		if kinds[k] == 0 {
+			t.Errorf("no browser-signed %s found (have %v)", k, kinds)
+		}
+	}
 }
