@@ -1,8 +1,10 @@
 // An ID and its location: where it lives on the chain, as `vm id verify`
 // checks it.
 
-import { api, type ID } from "../api";
-import { h, shortHex } from "../dom";
+import { api, type ID, type Location } from "../api";
+import { h, replace, shortHex } from "../dom";
+import { fetchCommit, fetchGenesis, pinnedTrust } from "../verify/trust";
+import { verifyLocation, VerifyError, type Check } from "../verify/verify";
 
 // checkIDName applies internal/idchain.ValidName's shape rules; the node
 // also refuses reserved names, which it names when asked.
@@ -55,9 +57,11 @@ export function idCard(id: ID, created?: boolean): HTMLElement {
           "p",
           { class: "muted" },
           "The location is a Merkle proof of this record against the app hash at that height. ",
-          "Check it offline, with the chain's light client: ",
+          "Check it here (Verify: this browser checks the proof and the validators' signatures itself), ",
+          "or offline, with the chain's light client: ",
           h("code", {}, `vm id verify ${id.id}-location.json`),
         ),
+        verifyPanel(loc),
       ),
     h(
       "p",
@@ -67,6 +71,62 @@ export function idCard(id: ID, created?: boolean): HTMLElement {
       h("a", { href: `/ids/${id.id}`, "data-link": true }, "Permalink"),
     ),
   );
+}
+
+// checkItem is one verification step, passed or failed, in words first
+// (the mark is decoration: screen readers hear "passed"/"failed").
+function checkItem(c: Check): HTMLElement {
+  return h(
+    "li",
+    { class: c.ok ? "status ok" : "status error", "data-check": c.ok ? "passed" : "failed" },
+    h("span", { "aria-hidden": "true" }, c.ok ? "✓ " : "✗ "),
+    h("strong", {}, c.ok ? "passed: " : "failed: "),
+    c.name,
+    c.detail ? h("span", { class: "muted" }, " — ", c.detail) : "",
+  );
+}
+
+// verifyPanel is the Verify button and its live list of checks: the
+// location's proof and block height+1's signed header, checked in this
+// browser against the genesis validators it pinned on first use.
+function verifyPanel(loc: Location): HTMLElement {
+  const out = h("div", { class: "verify", "aria-live": "polite", "data-verify": "idle" });
+  const button = h("button", { type: "button" }, "Verify");
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    out.dataset.verify = "running";
+    replace(out, h("p", { class: "status busy" }, "Verifying…"));
+    const list = h("ol", { class: "checks" });
+    void (async () => {
+      let trustLine: HTMLElement | string = "";
+      try {
+        const t = await pinnedTrust(fetchGenesis);
+        trustLine = h(
+          "p",
+          { class: "muted", "data-trust-hash": t.hash },
+          `Trusted: the genesis validators of ${t.chainID}, set hash `,
+          h("code", { title: t.hash }, t.hash),
+          t.firstUse ? " — pinned in this browser now (first use)." : ` — pinned in this browser on ${t.pinnedAt}.`,
+        );
+        replace(out, trustLine, list);
+        const checks = await verifyLocation(loc, t, (height) => fetchCommit(height));
+        for (const c of checks) list.append(checkItem(c));
+        out.dataset.verify = "passed";
+        out.append(h("p", { class: "status ok", role: "status" }, `Verified: every check passed (${checks.length}).`));
+      } catch (e) {
+        replace(out, trustLine, list);
+        if (e instanceof VerifyError) {
+          for (const c of e.passed) list.append(checkItem(c));
+          list.append(checkItem({ name: e.check, ok: false, detail: e.message.slice(e.check.length + 2) }));
+        }
+        out.dataset.verify = "failed";
+        out.append(h("p", { class: "status error", role: "alert" }, "Not verified: ", e instanceof Error ? e.message : String(e)));
+      } finally {
+        button.disabled = false;
+      }
+    })();
+  });
+  return h("div", {}, h("p", { class: "actions" }, button), out);
 }
 
 export async function idPage(name: string): Promise<Node> {

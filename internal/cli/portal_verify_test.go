@@ -1,0 +1,360 @@
+package cli_test
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/privval"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/virtual-machine/vm/internal/api"
+	"github.com/virtual-machine/vm/internal/apitype"
+	"github.com/virtual-machine/vm/internal/cli"
+	"github.com/virtual-machine/vm/internal/lightproof"
+	"github.com/virtual-machine/vm/internal/portal/bundle"
+)
+
+// verifyChecks is how many checks a location that verifies passes in the
+// browser (src/verify/verify.ts).
+const verifyChecks = 12
+
+// TestPortalVerify creates an ID with the CLI on `vm devnet`, opens its
+// page in Chromium and clicks Verify: every check passes, against the
+// genesis validators the browser pins on first use. A pin that differs
+// from the node's genesis is refused. Then the verifier itself (bundled
+// alone by bundle.BuildEntry and evaluated in the page; the portal's
+// bundle has no test hook) is run on tampered locations and light blocks,
+// and on blocks forged with the devnet validator's key, each next to
+// lightproof.Verify: the browser accepts exactly what Go accepts.
+func TestPortalVerify(t *testing.T) {
+	home := t.TempDir()
+	url, _ := mrDevnet(t, home)
+	t.Setenv(cli.EnvPass, "pw")
+	ktKey(t, home, "alice", "pw")
+	if r := ktRun(t, home, "--node", url, "gas", "faucet", "alice"); r.code != 0 {
+		t.Fatalf("faucet: %s", r.stderr)
+	}
+	if r := ktRun(t, home, "--node", url, "id", "create", "vfyada", "--from", "alice", "-o", "json", "--timeout", "5m"); r.code != 0 {
+		t.Fatalf("id create: %s", r.stderr)
+	}
+	trust, err := lightproof.LoadHome(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := api.GenesisOf(trust)
+
+	b := brOpen(t)
+	b.do(t, "open the ID", chromedp.Navigate(url+"/ids/vfyada"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	b.do(t, "verify", chromedp.Click(`//button[text()="Verify"]`))
+	b.waitText(t, ".verify", "Verified: every check passed")
+	b.shot(t, "id-verified")
+	count := func(sel string) int {
+		n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(sel)+`).length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if p, f := count(`.verify li[data-check="passed"]`), count(`.verify li[data-check="failed"]`); p != verifyChecks || f != 0 {
+		t.Errorf("%d checks passed, %d failed; want %d and 0", p, f, verifyChecks)
+	}
+	shown, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("[data-trust-hash]").dataset.trustHash`))
+	if err != nil || shown != gen.Hash {
+		t.Errorf("the page trusts set %q (%v), the home's genesis is %s", shown, err, gen.Hash)
+	}
+	if got := b.text(t, ".verify"); !strings.Contains(got, "first use") {
+		t.Errorf("first verify does not say it pinned the genesis: %q", got)
+	}
+	b.do(t, "verify again", chromedp.Click(`//button[text()="Verify"]`))
+	b.waitText(t, ".verify", "pinned in this browser on")
+	b.waitText(t, ".verify", "Verified: every check passed")
+
+	// A browser that pinned another genesis for this chain refuses.
+	other := api.GenesisOf(lightproof.Trust{ChainID: trust.ChainID, Validators: cmttypes.NewValidatorSet(
+		[]*cmttypes.Validator{privValT().ExtractIntoValidator(10)})})
+	pin, _ := json.Marshal(map[string]any{"chain_id": other.ChainID, "hash": other.Hash, "pinned_at": "2026-01-01T00:00:00Z",
+		"validators": other.Validators})
+	b.do(t, "pin another genesis", chromedp.Evaluate[chromedp.Void](`localStorage.setItem(`+jsString("vm-genesis:"+trust.ChainID)+`, `+jsString(string(pin))+`)`),
+		chromedp.Click(`//button[text()="Verify"]`))
+	b.waitText(t, ".verify .status.error", "not the ones this browser pinned")
+	b.shot(t, "id-verify-other-genesis")
+	b.do(t, "restore the pin", chromedp.Evaluate[chromedp.Void](`localStorage.removeItem(`+jsString("vm-genesis:"+trust.ChainID)+`)`))
+
+	// The verifier alone, on tampered and forged inputs.
+	js, err := bundle.BuildEntry("../portal/web", "src/verify/testentry.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, "load the verifier", chromedp.Evaluate[chromedp.Void](string(js)))
+	var id apitype.ID
+	ktGetJSON(t, url+"/v1/ids/vfyada", &id)
+	if id.Location == nil {
+		t.Fatal("the ID has no location")
+	}
+	loc := *id.Location
+	genuine := pvCommit(t, url, loc.Height+1)
+	genJSON, _ := json.Marshal(gen)
+	// browser runs verifyLocation on l, with c as block l.height+1 (nil:
+	// the node's), and returns "ok" or "refused at CHECK: why".
+	browser := func(l apitype.Location, c *apitype.Commit) string {
+		lj, _ := json.Marshal(l)
+		cj, _ := json.Marshal(c)
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(async () => {
+			const T = vmVerifyTest, C = `+string(cj)+`;
+			const trust = await T.parseGenesis(`+string(genJSON)+`);
+			try {
+				await T.verifyLocation(`+string(lj)+`, trust, (h) => C ? Promise.resolve(C) : T.fetchCommit(h, 2000));
+				return "ok";
+			} catch (e) {
+				return e instanceof T.VerifyError ? "refused at " + e.message : "error: " + e.message;
+			}
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	flip := func(s string, i int) string { // flips the low bit of hex digit i
+		d, _ := strconv.ParseUint(s[i:i+1], 16, 8)
+		return s[:i] + strconv.FormatUint(d^1, 16) + s[i+1:]
+	}
+	pv := devnetPV(t, home)
+	newPV := []cmttypes.PrivValidator{privValT(), privValT(), privValT()}
+	genesisVal := trust.Validators.Validators[0].Copy()
+	mixed := cmttypes.NewValidatorSet([]*cmttypes.Validator{genesisVal,
+		newPV[0].(cmttypes.MockPV).ExtractIntoValidator(1), newPV[1].(cmttypes.MockPV).ExtractIntoValidator(1),
+		newPV[2].(cmttypes.MockPV).ExtractIntoValidator(1)})
+	strangers := cmttypes.NewValidatorSet([]*cmttypes.Validator{newPV[0].(cmttypes.MockPV).ExtractIntoValidator(10)})
+	lb := pvDecode(t, &genuine)
+
+	tests := []struct {
+		name      string
+		loc       func(l *apitype.Location)
+		commit    func() apitype.Commit // nil: the node's
+		wantCheck string                // "" = verifies
+	}{
+		{name: "genuine", wantCheck: ""},
+		{name: "genuine, its commit given", commit: func() apitype.Commit { return genuine }},
+		{name: "key altered", loc: func(l *apitype.Location) { l.Key = flip(l.Key, len(l.Key)-1) }, wantCheck: "Merkle proof"},
+		{name: "key prefix altered", loc: func(l *apitype.Location) { l.Key = flip(l.Key, 1) }, wantCheck: "Merkle proof"},
+		{name: "value altered", loc: func(l *apitype.Location) { l.Value = flip(l.Value, len(l.Value)/2) }, wantCheck: "Merkle proof"},
+		{name: "value emptied", loc: func(l *apitype.Location) { l.Value = "" }, wantCheck: "location is well formed"},
+		{name: "app hash altered", loc: func(l *apitype.Location) { l.AppHash = flip(l.AppHash, 7) }, wantCheck: "Merkle proof"},
+		{name: "proof byte 5 altered", loc: func(l *apitype.Location) { l.Proof = flip(l.Proof, 10) }, wantCheck: "Merkle proof"},
+		{name: "proof middle altered", loc: func(l *apitype.Location) { l.Proof = flip(l.Proof, len(l.Proof)/2) }, wantCheck: "Merkle proof"},
+		{name: "proof last byte altered", loc: func(l *apitype.Location) { l.Proof = flip(l.Proof, len(l.Proof)-1) }, wantCheck: "Merkle proof"},
+		{name: "proof truncated", loc: func(l *apitype.Location) { l.Proof = l.Proof[:len(l.Proof)-2] }, wantCheck: "Merkle proof"},
+		{name: "proof not hex", loc: func(l *apitype.Location) { l.Proof = "zz" + l.Proof }, wantCheck: "location is well formed"},
+		{name: "height altered", loc: func(l *apitype.Location) { l.Height = 1 }, wantCheck: "header carries the location's app hash"},
+		{name: "height zero", loc: func(l *apitype.Location) { l.Height = 0 }, wantCheck: "location is well formed"},
+		{name: "chain altered", loc: func(l *apitype.Location) { l.ChainID = "vm-other" }, wantCheck: "trusted chain"},
+		{name: "header app hash altered", commit: func() apitype.Commit {
+			return pvReencode(t, genuine, func(lb *cmttypes.LightBlock) { lb.Header.AppHash = make([]byte, 32) })
+		}, wantCheck: "header carries the location's app hash"},
+		{name: "header time altered", commit: func() apitype.Commit {
+			return pvReencode(t, genuine, func(lb *cmttypes.LightBlock) { lb.Header.Time = lb.Header.Time.Add(time.Second) })
+		}, wantCheck: "commit signs this header"},
+		{name: "signature altered", commit: func() apitype.Commit {
+			return pvReencode(t, genuine, func(lb *cmttypes.LightBlock) { lb.Commit.Signatures[0].Signature[5] ^= 1 })
+		}, wantCheck: "+2/3"},
+		{name: "signature timestamp altered", commit: func() apitype.Commit {
+			return pvReencode(t, genuine, func(lb *cmttypes.LightBlock) {
+				lb.Commit.Signatures[0].Timestamp = lb.Commit.Signatures[0].Timestamp.Add(time.Nanosecond)
+			})
+		}, wantCheck: "+2/3"},
+		{name: "validator power altered", commit: func() apitype.Commit {
+			return pvReencode(t, genuine, func(lb *cmttypes.LightBlock) { lb.ValidatorSet.Validators[0].VotingPower++ })
+		}, wantCheck: "validator set is the header's"},
+		{name: "display hash altered", commit: func() apitype.Commit {
+			c := genuine
+			c.Hash = flip(c.Hash, 0)
+			return c
+		}, wantCheck: "decodes"},
+		{name: "light block truncated", commit: func() apitype.Commit {
+			c := genuine
+			c.LightBlock = c.LightBlock[:len(c.LightBlock)-20]
+			return c
+		}, wantCheck: "decodes"},
+		{name: "block of strangers", commit: func() apitype.Commit {
+			return pvForge(t, lb, strangers, newPV[:1], 0)
+		}, wantCheck: "trusted genesis validators"},
+		{name: "four validators, all sign, round 2", commit: func() apitype.Commit {
+			return pvForge(t, lb, mixed, append([]cmttypes.PrivValidator{pv}, newPV...), 2)
+		}},
+		{name: "four validators, genesis and one sign", commit: func() apitype.Commit {
+			return pvForge(t, lb, mixed, []cmttypes.PrivValidator{pv, newPV[1]}, 0)
+		}},
+		{name: "four validators, genesis absent", commit: func() apitype.Commit {
+			return pvForge(t, lb, mixed, newPV, 0)
+		}, wantCheck: "trusted genesis validators"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := loc
+			if tc.loc != nil {
+				tc.loc(&l)
+			}
+			var c *apitype.Commit
+			if tc.commit != nil {
+				cc := tc.commit()
+				c = &cc
+			}
+			gc := c
+			if gc == nil {
+				if l.Height >= 0 {
+					cc := pvCommit(t, url, l.Height+1)
+					gc = &cc
+				}
+			}
+			goErr := lightproof.Verify(&l, gc, trust)
+			got := browser(l, c)
+			if (got == "ok") != (goErr == nil) {
+				t.Fatalf("browser: %s; lightproof.Verify: %v", got, goErr)
+			}
+			if tc.wantCheck == "" && got != "ok" || tc.wantCheck != "" && !strings.Contains(got, "refused at ") ||
+				!strings.Contains(got, tc.wantCheck) {
+				t.Errorf("browser: %s; want a refusal at %q (lightproof.Verify: %v)", got, tc.wantCheck, goErr)
+			}
+		})
+	}
+
+	// A node whose genesis hash is not its validators' is refused.
+	bad := gen
+	bad.Hash = flip(bad.Hash, 3)
+	badJSON, _ := json.Marshal(bad)
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`vmVerifyTest.pinnedTrust(() => Promise.resolve(`+string(badJSON)+`), sessionStorage)
+		.then(() => "pinned", (e) => e.message)`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(got, "is not its validators'") {
+		t.Errorf("a genesis whose hash lies: %q (%v)", got, err)
+	}
+}
+
+// pvCommit is GET /v1/commits/h, waiting for the block.
+func pvCommit(t *testing.T, url string, h int64) apitype.Commit {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var c apitype.Commit
+		err := getJSONErr(url+"/v1/commits/"+strconv.FormatInt(h, 10), &c)
+		if err == nil {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("commit %d: %v", h, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func getJSONErr(url string, v any) error {
+	res, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", url, res.StatusCode, b)
+	}
+	return json.Unmarshal(b, v)
+}
+
+func pvDecode(t *testing.T, c *apitype.Commit) *cmttypes.LightBlock {
+	t.Helper()
+	lb, err := lightproof.Decode(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lb
+}
+
+// pvReencode decodes c, lets change modify it and encodes it back, the
+// display fields following the change (so only the change is tested).
+func pvReencode(t *testing.T, c apitype.Commit, change func(lb *cmttypes.LightBlock)) apitype.Commit {
+	t.Helper()
+	lb := pvDecode(t, &c)
+	change(lb)
+	pb, err := lb.ToProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := pb.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := lb.Header
+	c.ChainID, c.Height, c.Hash = h.ChainID, h.Height, hex.EncodeToString(h.Hash())
+	c.AppHash, c.Time = hex.EncodeToString(h.AppHash), h.Time.UTC().Format(time.RFC3339Nano)
+	c.LightBlock = hex.EncodeToString(raw)
+	return c
+}
+
+// pvForge returns a Commit of a copy of genuine's header naming vals as
+// its validators, signed in round by each of signers (nanosecond
+// timestamps, so the sign bytes' time has every field).
+func pvForge(t *testing.T, genuine *cmttypes.LightBlock, vals *cmttypes.ValidatorSet, signers []cmttypes.PrivValidator, round int32) apitype.Commit {
+	t.Helper()
+	h := *genuine.Header
+	h.ValidatorsHash, h.NextValidatorsHash = vals.Hash(), vals.Hash()
+	blockID := cmttypes.BlockID{Hash: h.Hash(), PartSetHeader: genuine.Commit.BlockID.PartSetHeader}
+	sigs := make([]cmttypes.CommitSig, vals.Size())
+	for i := range sigs {
+		sigs[i] = cmttypes.NewCommitSigAbsent()
+	}
+	for i, pv := range signers {
+		pub, err := pv.GetPubKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, _ := vals.GetByAddress(pub.Address())
+		if idx < 0 {
+			t.Fatalf("signer %X is not in the set", pub.Address())
+		}
+		v := &cmttypes.Vote{Type: cmtproto.PrecommitType, Height: h.Height, Round: round, BlockID: blockID,
+			Timestamp: h.Time.Add(time.Duration(i+1) * 1_234_567), ValidatorAddress: pub.Address(), ValidatorIndex: idx}
+		pb := v.ToProto()
+		if err := pv.SignVote(h.ChainID, pb, false); err != nil {
+			t.Fatal(err)
+		}
+		sigs[idx] = cmttypes.CommitSig{BlockIDFlag: cmttypes.BlockIDFlagCommit, ValidatorAddress: pub.Address(),
+			Timestamp: v.Timestamp, Signature: pb.Signature}
+	}
+	lb := &cmttypes.LightBlock{SignedHeader: &cmttypes.SignedHeader{Header: &h,
+		Commit: &cmttypes.Commit{Height: h.Height, Round: round, BlockID: blockID, Signatures: sigs}}, ValidatorSet: vals}
+	c, err := lightproof.Encode(lb, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func privValT() cmttypes.MockPV {
+	return cmttypes.NewMockPVWithParams(ed25519.GenPrivKey(), false, false)
+}
+
+// devnetPV is the devnet validator's own key, to forge blocks the
+// genesis validator signed.
+func devnetPV(t *testing.T, home string) cmttypes.PrivValidator {
+	t.Helper()
+	keyFile := filepath.Join(home, "config", "priv_validator_key.json")
+	if _, err := os.Stat(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	fpv := privval.LoadFilePVEmptyState(keyFile, filepath.Join(t.TempDir(), "state.json"))
+	return cmttypes.NewMockPVWithParams(fpv.Key.PrivKey, false, false)
+}
