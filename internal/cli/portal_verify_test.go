@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/privval"
 	cmttypes "github.com/cometbft/cometbft/types"
+	ics23 "github.com/cosmos/ics23/go"
 
 	"github.com/virtual-machine/vm/internal/api"
 	"github.com/virtual-machine/vm/internal/apitype"
@@ -230,6 +232,8 @@ func TestPortalVerify(t *testing.T) {
 		})
 	}
 
+	t.Run("ics23 spec", func(t *testing.T) { pvSpec(t, b, loc) })
+
 	// A node whose genesis hash is not its validators' is refused.
 	bad := gen
 	bad.Hash = flip(bad.Hash, 3)
@@ -357,4 +361,96 @@ func devnetPV(t *testing.T, home string) cmttypes.PrivValidator {
 	}
 	fpv := privval.LoadFilePVEmptyState(keyFile, filepath.Join(t.TempDir(), "state.json"))
 	return cmttypes.NewMockPVWithParams(fpv.Key.PrivKey, false, false)
+}
+
+// pvSpec holds the browser's ICS23 check to ics23.VerifyMembership with
+// the IAVL spec on proofs whose hash chain is intact but whose ops break
+// (or keep) the spec: each mutated proof's root is recomputed without the
+// spec, so only the spec checks can refuse it.
+func pvSpec(t *testing.T, b *brSession, loc apitype.Location) {
+	raw, _ := hex.DecodeString(loc.Proof)
+	key, _ := hex.DecodeString(loc.Key)
+	value, _ := hex.DecodeString(loc.Value)
+	var genuine ics23.CommitmentProof
+	if err := genuine.Unmarshal(raw); err != nil || genuine.GetExist() == nil || len(genuine.GetExist().Path) < 2 {
+		t.Fatalf("the location's proof is not an existence proof with 2+ inner ops: %v", err)
+	}
+	tests := []struct {
+		name   string
+		change func(p *ics23.ExistenceProof)
+		wantOK bool
+	}{
+		{name: "genuine", change: func(*ics23.ExistenceProof) {}, wantOK: true},
+		{name: "path cut to a subtree", change: func(p *ics23.ExistenceProof) { p.Path = p.Path[:len(p.Path)-1] }, wantOK: true},
+		{name: "leaf hash SHA-512", change: func(p *ics23.ExistenceProof) { p.Leaf.Hash = ics23.HashOp_SHA512 }},
+		{name: "leaf value not prehashed", change: func(p *ics23.ExistenceProof) { p.Leaf.PrehashValue = ics23.HashOp_NO_HASH }},
+		{name: "leaf key prehashed", change: func(p *ics23.ExistenceProof) { p.Leaf.PrehashKey = ics23.HashOp_SHA256 }},
+		{name: "leaf without length prefix", change: func(p *ics23.ExistenceProof) { p.Leaf.Length = ics23.LengthOp_NO_PREFIX }},
+		{name: "leaf prefix with a byte more", change: func(p *ics23.ExistenceProof) { p.Leaf.Prefix = append(p.Leaf.Prefix, 0) }},
+		{name: "leaf prefix not 0", change: func(p *ics23.ExistenceProof) { p.Leaf.Prefix = append([]byte{2}, p.Leaf.Prefix[1:]...) }},
+		{name: "leaf prefix negative size", change: func(p *ics23.ExistenceProof) { p.Leaf.Prefix = []byte{0, 1, 2} }},
+		{name: "no leaf op", change: func(p *ics23.ExistenceProof) { p.Leaf = nil }},
+		{name: "inner hash SHA-512", change: func(p *ics23.ExistenceProof) { p.Path[0].Hash = ics23.HashOp_SHA512 }},
+		{name: "inner prefix with a byte more", change: func(p *ics23.ExistenceProof) { p.Path[0].Prefix = append(p.Path[0].Prefix, 0x20) }},
+		{name: "inner height below its layer", change: func(p *ics23.ExistenceProof) {
+			p.Path[1].Prefix = append([]byte{2, 2, 2}, p.Path[1].Prefix[pvSkip3(t, p.Path[1].Prefix):]...)
+		}},
+		{name: "inner suffix not whole children", change: func(p *ics23.ExistenceProof) { p.Path[0].Suffix = append(p.Path[0].Suffix, 1) }},
+		{name: "inner prefix too long", change: func(p *ics23.ExistenceProof) {
+			p.Path[0].Prefix = append(append([]byte{}, p.Path[0].Prefix...), make([]byte, 34)...)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var p ics23.CommitmentProof
+			if err := p.Unmarshal(raw); err != nil {
+				t.Fatal(err)
+			}
+			ep := p.GetExist()
+			tc.change(ep)
+			var root []byte
+			if ep.Leaf != nil {
+				r, err := ep.Calculate()
+				if err != nil {
+					t.Fatal(err)
+				}
+				root = r
+			} else {
+				root, _ = hex.DecodeString(loc.AppHash)
+			}
+			enc, err := p.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			goOK := ics23.VerifyMembership(ics23.IavlSpec, root, &p, key, value)
+			got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(async () => {
+				const T = vmVerifyTest, hex = (s) => Uint8Array.from(s.match(/../g) ?? [], (x) => parseInt(x, 16));
+				try {
+					await T.verifyMembership(T.decodeProof(hex(`+jsString(hex.EncodeToString(enc))+`)),
+						hex(`+jsString(hex.EncodeToString(root))+`), hex(`+jsString(loc.Key)+`), hex(`+jsString(loc.Value)+`));
+					return "ok";
+				} catch (e) { return "refused: " + e.message; }
+			})()`, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got == "ok") != goOK || goOK != tc.wantOK {
+				t.Errorf("browser %s; ics23.VerifyMembership %v; want ok=%v", got, goOK, tc.wantOK)
+			}
+		})
+	}
+}
+
+// pvSkip3 is the length of the three varints (height, size, version)
+// that open an IAVL op's prefix.
+func pvSkip3(t *testing.T, b []byte) int {
+	off := 0
+	for range 3 {
+		_, n := binary.Varint(b[off:])
+		if n <= 0 {
+			t.Fatalf("prefix %x does not open with three varints", b)
+		}
+		off += n
+	}
+	return off
 }

@@ -3,11 +3,11 @@
 // in a portal page to call the verifier with tampered inputs. main.ts
 // never imports it, so the portal's bundle has no such global.
 
-import { decodeProof } from "./ics23";
+import { decodeProof, verifyMembership } from "./ics23";
 import { decodeLightBlock } from "./light";
 import { fetchCommit, fetchGenesis, parseGenesis, pinnedTrust } from "./trust";
 import { verifyLocation, VerifyError } from "./verify";
 
 Object.assign(globalThis, {
-  vmVerifyTest: { decodeProof, decodeLightBlock, fetchCommit, fetchGenesis, parseGenesis, pinnedTrust, verifyLocation, VerifyError },
+  vmVerifyTest: { decodeProof, verifyMembership, decodeLightBlock, fetchCommit, fetchGenesis, parseGenesis, pinnedTrust, verifyLocation, VerifyError },
 });
