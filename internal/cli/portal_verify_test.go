@@ -26,6 +26,7 @@ import (
 	"github.com/virtual-machine/vm/internal/cli"
 	"github.com/virtual-machine/vm/internal/lightproof"
 	"github.com/virtual-machine/vm/internal/portal/bundle"
+	"github.com/virtual-machine/vm/internal/state"
 )
 
 // verifyChecks is how many checks a location that verifies passes in the
@@ -453,4 +454,111 @@ func pvSkip3(t *testing.T, b []byte) int {
 		off += n
 	}
 	return off
+}
+
+// BenchmarkPortalVerify times one verification of an account location
+// (the faucet pool's, at the height before the latest) and its commit:
+// in Chromium (verifyLocation from the test bundle, the commit given, so
+// no network; timed in the page over a batch) against lightproof.Verify
+// in Go on the same inputs, in the same run. It reports both in ms per
+// verification and their ratio.
+func BenchmarkPortalVerify(b *testing.B) {
+	url, _ := mrDevnet(b, b.TempDir(), "--warm=false")
+	var st apitype.Status
+	for {
+		if err := getJSONErr(url+"/v1/status", &st); err != nil {
+			b.Fatal(err)
+		}
+		if st.LatestHeight >= 3 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var acc apitype.Account
+	h := st.LatestHeight - 1
+	if err := getJSONErr(url+"/v1/accounts/"+state.ModuleAddress("faucet").String()+"?height="+strconv.FormatInt(h, 10), &acc); err != nil || acc.Location == nil {
+		b.Fatalf("faucet account at %d: %+v %v", h, acc, err)
+	}
+	loc := *acc.Location
+	var c apitype.Commit
+	if err := getJSONErr(url+"/v1/commits/"+strconv.FormatInt(loc.Height+1, 10), &c); err != nil {
+		b.Fatal(err)
+	}
+	trust, err := pvTrust(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := lightproof.Verify(&loc, &c, trust.t); err != nil {
+		b.Fatal(err)
+	}
+	br := brOpen(b)
+	js, err := bundle.BuildEntry("../portal/web", "src/verify/testentry.ts")
+	if err != nil {
+		b.Fatal(err)
+	}
+	lj, _ := json.Marshal(loc)
+	cj, _ := json.Marshal(c)
+	gj, _ := json.Marshal(trust.g)
+	if err := chromedp.Do(br.ctx, chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)),
+		chromedp.Evaluate[chromedp.Void](string(js)),
+		chromedp.Evaluate[chromedp.Void](`(async () => { globalThis.benchTrust = await vmVerifyTest.parseGenesis(`+string(gj)+`); })()`, chromedp.EvalAwaitPromise)); err != nil {
+		b.Fatal(err)
+	}
+	const batch = 100
+	var browserMS, goMS float64
+	for b.Loop() {
+		ms, err := chromedp.Run(br.ctx, chromedp.Evaluate[float64](`(async () => {
+			const T = vmVerifyTest, L = `+string(lj)+`, C = `+string(cj)+`;
+			const t0 = performance.now();
+			for (let i = 0; i < `+strconv.Itoa(batch)+`; i++) await T.verifyLocation(L, benchTrust, () => Promise.resolve(C));
+			return (performance.now() - t0) / `+strconv.Itoa(batch)+`;
+		})()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		for range batch {
+			if err := lightproof.Verify(&loc, &c, trust.t); err != nil {
+				b.Fatal(err)
+			}
+		}
+		browserMS += ms
+		goMS += float64(time.Since(t0).Microseconds()) / 1000 / batch
+	}
+	n := float64(b.N)
+	b.ReportMetric(browserMS/n, "browser-ms/verify")
+	b.ReportMetric(goMS/n, "go-ms/verify")
+	b.ReportMetric(browserMS/goMS, "browser/go")
+}
+
+// pvTrust is the node's genesis as GET /v1/genesis gives it and as
+// lightproof's Trust, checked to be the same set.
+func pvTrust(url string) (struct {
+	g apitype.Genesis
+	t lightproof.Trust
+}, error) {
+	var out struct {
+		g apitype.Genesis
+		t lightproof.Trust
+	}
+	if err := getJSONErr(url+"/v1/genesis", &out.g); err != nil {
+		return out, err
+	}
+	vals := make([]*cmttypes.Validator, len(out.g.Validators))
+	for i, v := range out.g.Validators {
+		pub, err := hex.DecodeString(v.PubKey)
+		if err != nil {
+			return out, err
+		}
+		p, err := strconv.ParseInt(v.Power, 10, 64)
+		if err != nil {
+			return out, err
+		}
+		vals[i] = cmttypes.NewValidator(ed25519.PubKey(pub), p)
+	}
+	out.t = lightproof.Trust{ChainID: out.g.ChainID, Validators: cmttypes.NewValidatorSet(vals)}
+	if h := hex.EncodeToString(out.t.Validators.Hash()); h != out.g.Hash {
+		return out, fmt.Errorf("genesis hash %s, its validators hash to %s", out.g.Hash, h)
+	}
+	return out, nil
 }
