@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -142,8 +143,31 @@ func TestPortalVerify(t *testing.T) {
 	strangers := cmttypes.NewValidatorSet([]*cmttypes.Validator{newPV[0].(cmttypes.MockPV).ExtractIntoValidator(10)})
 	lb := pvDecode(t, &genuine)
 
+	// An account nobody has used: its location proves absence.
+	nobody := privValT().PrivKey.PubKey().Address()
+	var absentAcc apitype.Account
+	ktGetJSON(t, url+"/v1/accounts/"+hex.EncodeToString(nobody)+"?height="+strconv.FormatInt(loc.Height, 10), &absentAcc)
+	if absentAcc.Location == nil || absentAcc.Location.Value != "" {
+		t.Fatalf("an unused account's location is not an absence proof: %+v", absentAcc.Location)
+	}
+	absent := *absentAcc.Location
+	absentProof := func(change func(p *ics23.NonExistenceProof)) string {
+		raw, _ := hex.DecodeString(absent.Proof)
+		var p ics23.CommitmentProof
+		if err := p.Unmarshal(raw); err != nil || p.GetNonexist() == nil {
+			t.Fatalf("the absence proof is not a non-existence proof: %v", err)
+		}
+		change(p.GetNonexist())
+		enc, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hex.EncodeToString(enc)
+	}
+
 	tests := []struct {
 		name      string
+		base      *apitype.Location // nil: loc, the ID's
 		loc       func(l *apitype.Location)
 		commit    func() apitype.Commit // nil: the node's
 		wantCheck string                // "" = verifies
@@ -153,7 +177,7 @@ func TestPortalVerify(t *testing.T) {
 		{name: "key altered", loc: func(l *apitype.Location) { l.Key = flip(l.Key, len(l.Key)-1) }, wantCheck: "Merkle proof"},
 		{name: "key prefix altered", loc: func(l *apitype.Location) { l.Key = flip(l.Key, 1) }, wantCheck: "Merkle proof"},
 		{name: "value altered", loc: func(l *apitype.Location) { l.Value = flip(l.Value, len(l.Value)/2) }, wantCheck: "Merkle proof"},
-		{name: "value emptied", loc: func(l *apitype.Location) { l.Value = "" }, wantCheck: "location is well formed"},
+		{name: "value emptied", loc: func(l *apitype.Location) { l.Value = "" }, wantCheck: "Merkle proof"},
 		{name: "app hash altered", loc: func(l *apitype.Location) { l.AppHash = flip(l.AppHash, 7) }, wantCheck: "Merkle proof"},
 		{name: "proof byte 5 altered", loc: func(l *apitype.Location) { l.Proof = flip(l.Proof, 10) }, wantCheck: "Merkle proof"},
 		{name: "proof middle altered", loc: func(l *apitype.Location) { l.Proof = flip(l.Proof, len(l.Proof)/2) }, wantCheck: "Merkle proof"},
@@ -202,10 +226,27 @@ func TestPortalVerify(t *testing.T) {
 		{name: "four validators, genesis absent", commit: func() apitype.Commit {
 			return pvForge(t, lb, mixed, newPV, 0)
 		}, wantCheck: "trusted genesis validators"},
+		{name: "absent account", base: &absent},
+		{name: "absent account, a value claimed", base: &absent, loc: func(l *apitype.Location) { l.Value = loc.Value }, wantCheck: "Merkle proof"},
+		{name: "absent account, the ID's key claimed", base: &absent, loc: func(l *apitype.Location) { l.Key = loc.Key }, wantCheck: "Merkle proof"},
+		{name: "absent account, app hash altered", base: &absent, loc: func(l *apitype.Location) { l.AppHash = flip(l.AppHash, 0) }, wantCheck: "Merkle proof"},
+		{name: "absent account, left neighbour dropped", base: &absent, loc: func(l *apitype.Location) {
+			l.Proof = absentProof(func(p *ics23.NonExistenceProof) { p.Left = nil })
+		}, wantCheck: "Merkle proof"},
+		{name: "absent account, right neighbour dropped", base: &absent, loc: func(l *apitype.Location) {
+			l.Proof = absentProof(func(p *ics23.NonExistenceProof) { p.Right = nil })
+		}, wantCheck: "Merkle proof"},
+		{name: "absent account, neighbours swapped", base: &absent, loc: func(l *apitype.Location) {
+			l.Proof = absentProof(func(p *ics23.NonExistenceProof) { p.Left, p.Right = p.Right, p.Left })
+		}, wantCheck: "Merkle proof"},
+		{name: "absent account, an existence proof", base: &absent, loc: func(l *apitype.Location) { l.Proof = loc.Proof }, wantCheck: "Merkle proof"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l := loc
+			if tc.base != nil {
+				l = *tc.base
+			}
 			if tc.loc != nil {
 				tc.loc(&l)
 			}
@@ -234,6 +275,7 @@ func TestPortalVerify(t *testing.T) {
 	}
 
 	t.Run("ics23 spec", func(t *testing.T) { pvSpec(t, b, loc) })
+	t.Run("random mutations", func(t *testing.T) { pvMutations(t, b, gen, trust, loc, genuine) })
 
 	// A node whose genesis hash is not its validators' is refused.
 	bad := gen
@@ -561,4 +603,85 @@ func pvTrust(url string) (struct {
 		return out, fmt.Errorf("genesis hash %s, its validators hash to %s", out.g.Hash, h)
 	}
 	return out, nil
+}
+
+// pvMutations flips random bytes (fixed seed) of the location's proof and
+// of the light block — the block's display fields recomputed when Go can
+// still decode it, so the change reaches the checks behind them — and
+// requires that the browser accepts none that lightproof.Verify refuses.
+// The other direction (Go accepts, the browser refuses) is allowed where
+// the browser is stricter (docs/rationale-verify.md) and only counted.
+func pvMutations(t *testing.T, b *brSession, gen apitype.Genesis, trust lightproof.Trust, loc apitype.Location, c apitype.Commit) {
+	rng := rand.New(rand.NewPCG(27, 1))
+	type input struct {
+		L apitype.Location `json:"l"`
+		C apitype.Commit   `json:"c"`
+	}
+	var ins []input
+	mutate := func(h string) string {
+		raw, _ := hex.DecodeString(h)
+		raw[rng.IntN(len(raw))] ^= byte(1 + rng.IntN(255))
+		return hex.EncodeToString(raw)
+	}
+	for i := range 300 {
+		in := input{L: loc, C: c}
+		if i%2 == 0 {
+			in.L.Proof = mutate(loc.Proof)
+		} else {
+			in.C.LightBlock = mutate(c.LightBlock)
+			raw, _ := hex.DecodeString(in.C.LightBlock)
+			var pb cmtproto.LightBlock
+			if pb.Unmarshal(raw) == nil {
+				if lb, err := pvFromProto(&pb); err == nil {
+					h := lb.Header
+					in.C.ChainID, in.C.Height, in.C.Hash = h.ChainID, h.Height, hex.EncodeToString(h.Hash())
+					in.C.AppHash, in.C.Time = hex.EncodeToString(h.AppHash), h.Time.UTC().Format(time.RFC3339Nano)
+				}
+			}
+		}
+		ins = append(ins, in)
+	}
+	js, _ := json.Marshal(ins)
+	gj, _ := json.Marshal(gen)
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`(async () => {
+		const T = vmVerifyTest, trust = await T.parseGenesis(`+string(gj)+`), out = [];
+		for (const { l, c } of `+string(js)+`) {
+			try {
+				await T.verifyLocation(l, trust, () => Promise.resolve(c));
+				out.push("ok");
+			} catch (e) { out.push(e instanceof T.VerifyError ? "refused at " + e.message : "error: " + e.message); }
+		}
+		return out;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || len(got) != len(ins) {
+		t.Fatalf("%d results for %d inputs: %v", len(got), len(ins), err)
+	}
+	stricter, accepted := 0, 0
+	for i, in := range ins {
+		goErr := lightproof.Verify(&in.L, &in.C, trust)
+		switch {
+		case got[i] == "ok" && goErr != nil:
+			t.Errorf("input %d: the browser accepts what lightproof.Verify refuses (%v)", i, goErr)
+		case got[i] != "ok" && goErr == nil:
+			stricter++
+			t.Logf("input %d: the browser refuses what Go accepts: %s", i, got[i])
+		case got[i] == "ok":
+			accepted++
+		}
+		if !strings.HasPrefix(got[i], "ok") && !strings.HasPrefix(got[i], "refused at ") {
+			t.Errorf("input %d: not a VerifyError: %s", i, got[i])
+		}
+	}
+	t.Logf("%d mutations: %d accepted by both, %d refused by the browser only", len(ins), accepted, stricter)
+}
+
+// pvFromProto converts a light block as lightproof.Decode does, turning
+// CometBFT's panics on hostile input into errors.
+func pvFromProto(pb *cmtproto.LightBlock) (lb *cmttypes.LightBlock, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return cmttypes.LightBlockFromProto(pb)
 }

@@ -41,9 +41,15 @@ export interface ExistenceProof {
   leaf?: LeafOp;
   path: InnerOp[];
 }
+export interface NonExistenceProof {
+  key: Uint8Array;
+  left?: ExistenceProof;
+  right?: ExistenceProof;
+}
 export type CommitmentProof =
   | { kind: "exist"; exist: ExistenceProof }
-  | { kind: "nonexist" | "batch" | "compressed" };
+  | { kind: "nonexist"; nonexist: NonExistenceProof }
+  | { kind: "batch" | "compressed" };
 
 markRepeated("ExistenceProof", 4);
 
@@ -100,8 +106,22 @@ function existenceProof(b: Uint8Array): ExistenceProof {
   return p;
 }
 
-// decodeProof decodes a cosmos.ics23.v1.CommitmentProof. Only an
-// existence proof is decoded further; the other kinds are named.
+function nonExistenceProof(b: Uint8Array): NonExistenceProof {
+  const p: NonExistenceProof = { key: new Uint8Array() };
+  fields(b, "NonExistenceProof", (f) => {
+    switch (f.no) {
+      case 1: p.key = bytesOf(f, "NonExistenceProof"); break;
+      case 2: p.left = existenceProof(bytesOf(f, "NonExistenceProof")); break;
+      case 3: p.right = existenceProof(bytesOf(f, "NonExistenceProof")); break;
+      default: return false;
+    }
+    return true;
+  });
+  return p;
+}
+
+// decodeProof decodes a cosmos.ics23.v1.CommitmentProof. Existence and
+// non-existence proofs are decoded further; batches are only named.
 export function decodeProof(b: Uint8Array): CommitmentProof {
   let out: CommitmentProof | undefined;
   const kinds = ["", "exist", "nonexist", "batch", "compressed"] as const;
@@ -109,7 +129,10 @@ export function decodeProof(b: Uint8Array): CommitmentProof {
     if (f.no < 1 || f.no > 4) return false;
     const body = bytesOf(f, "CommitmentProof");
     if (out) throw new DecodeError("CommitmentProof: more than one proof in its oneof");
-    out = f.no === 1 ? { kind: "exist", exist: existenceProof(body) } : { kind: kinds[f.no] as "nonexist" | "batch" | "compressed" };
+    out =
+      f.no === 1 ? { kind: "exist", exist: existenceProof(body) }
+      : f.no === 2 ? { kind: "nonexist", nonexist: nonExistenceProof(body) }
+      : { kind: kinds[f.no] as "batch" | "compressed" };
     return true;
   });
   if (!out) throw new DecodeError("CommitmentProof is empty");
@@ -242,4 +265,81 @@ export async function verifyMembership(
   if (!equal(p.value, value)) throw new Error("provided value doesn't match proof");
   const calc = await calculate(p);
   if (!equal(calc, root)) throw new Error(`the proof computes root ${hex(calc)}, not the app hash`);
+}
+
+// verifyExistence is ExistenceProof.Verify(IavlSpec, root, p.key, p.value).
+async function verifyExistence(p: ExistenceProof, root: Uint8Array): Promise<void> {
+  checkAgainstSpec(p);
+  const calc = await calculate(p);
+  if (!equal(calc, root)) throw new Error("calculated root doesn't match provided root");
+}
+
+// compare is bytes.Compare.
+function compare(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
+// The IAVL spec's paddings (ics23 getPadding): a step whose child is the
+// left branch has a 4..12-byte prefix and a 33-byte suffix (the right
+// sibling); a right-branch step has a 37..45-byte prefix and no suffix.
+// IavlSpec's empty child is nil, so no step is a placeholder.
+function hasPadding(op: InnerOp, min: number, max: number, suffix: number): boolean {
+  return op.prefix.length >= min && op.prefix.length <= max && op.suffix.length === suffix;
+}
+const leftStep = (op: InnerOp) => hasPadding(op, 4, 12, 33);
+const rightStep = (op: InnerOp) => hasPadding(op, 37, 45, 0);
+const isLeftMost = (path: InnerOp[]) => path.every(leftStep);
+const isRightMost = (path: InnerOp[]) => path.every(rightStep);
+
+// isLeftNeighbor is ics23's IsLeftNeighbor: below the paths' common top,
+// left turns left where right turns right, and from there left is the
+// right-most path and right the left-most. Where Go would panic (empty
+// or identical paths, a step of no known padding), this refuses.
+function isLeftNeighbor(left: InnerOp[], right: InnerOp[]): boolean {
+  let li = left.length - 1;
+  let ri = right.length - 1;
+  if (li < 0 || ri < 0) throw new Error("a neighbour's path is empty");
+  while (equal(left[li].prefix, right[ri].prefix) && equal(left[li].suffix, right[ri].suffix)) {
+    li--;
+    ri--;
+    if (li < 0 || ri < 0) throw new Error("the neighbours' paths do not diverge");
+  }
+  const order = (op: InnerOp) => {
+    if (leftStep(op)) return 0;
+    if (rightStep(op)) return 1;
+    throw new Error("cannot find any valid spacing for this node");
+  };
+  if (!(order(left[li]) === 0 && order(right[ri]) === 1)) return false;
+  return isRightMost(left.slice(0, li)) && isLeftMost(right.slice(0, ri));
+}
+
+// verifyNonMembership is ics23.VerifyNonMembership(IavlSpec, root, proof,
+// key): the neighbours surround key, each is a valid existence proof
+// against root, and they are adjacent in the tree (or the one present is
+// the left-most or right-most leaf).
+export async function verifyNonMembership(proof: CommitmentProof, root: Uint8Array, key: Uint8Array): Promise<void> {
+  if (proof.kind !== "nonexist") throw new Error(`the proof is a ${proof.kind} proof, not a non-existence proof`);
+  const { left, right } = proof.nonexist;
+  if ((left && compare(left.key, key) >= 0) || (right && compare(right.key, key) <= 0)) {
+    throw new Error("the proof's neighbours do not surround the key");
+  }
+  try {
+    if (left) await verifyExistence(left, root);
+  } catch (e) {
+    throw new Error(`left proof, ${(e as Error).message}`);
+  }
+  try {
+    if (right) await verifyExistence(right, root);
+  } catch (e) {
+    throw new Error(`right proof, ${(e as Error).message}`);
+  }
+  if (!left && !right) throw new Error("both left and right proofs missing");
+  if (!left) {
+    if (!isLeftMost(right!.path)) throw new Error("left proof missing, right proof must be left-most");
+  } else if (!right) {
+    if (!isRightMost(left.path)) throw new Error("right proof missing, left proof must be right-most");
+  } else if (!isLeftNeighbor(left.path, right.path)) {
+    throw new Error("the left and right proofs are not neighbours");
+  }
 }

@@ -6,7 +6,7 @@
 // than 1/3 of the trusted (genesis) set's power among the signatures.
 
 import { equal, fromHex, toHex } from "../bytes";
-import { decodeProof, verifyMembership } from "./ics23";
+import { decodeProof, verifyMembership, verifyNonMembership } from "./ics23";
 import {
   address,
   BlockProtocol,
@@ -110,17 +110,17 @@ export async function verifyLocation(
     );
     if (key.length === 0 || root.length !== 32 || raw.length === 0) throw new Error("location is missing its key, app hash or proof");
     if (!Number.isSafeInteger(loc.height) || loc.height < 1) throw new Error(`location height ${loc.height} is not positive`);
-    if (value.length === 0) throw new Error("an absence proof (no value): the browser checks presence only; use `vm id verify`");
-    return `key ${shorten(loc.key)}, ${value.length}-byte value, height ${loc.height}`;
+    return `key ${shorten(loc.key)}, ${value.length ? `${value.length}-byte value` : "absent (no value)"}, height ${loc.height}`;
   });
   await step("Merkle proof verifies against the app hash (ICS23, IAVL spec)", async () => {
     const proof = decodeProof(raw);
     try {
-      await verifyMembership(proof, root, key, value);
+      if (value.length) await verifyMembership(proof, root, key, value);
+      else await verifyNonMembership(proof, root, key);
     } catch (e) {
       throw new Error(`proof does not verify key ${loc.key} against app hash ${loc.app_hash}: ${(e as Error).message}`);
     }
-    return `(key, value) hash up to app hash ${shorten(loc.app_hash)}`;
+    return `${value.length ? "(key, value) hash" : "the key's neighbours hash"} up to app hash ${shorten(loc.app_hash)}`;
   });
   await step("location is on the trusted chain", () => {
     if (loc.chain_id !== trust.chainID) throw new Error(`location is on chain "${loc.chain_id}", the trusted chain is "${trust.chainID}"`);
