@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	"github.com/cometbft/cometbft/crypto/ed25519"
@@ -95,6 +98,25 @@ func TestPortalVerify(t *testing.T) {
 	b.waitText(t, ".verify .status.error", "not the ones this browser pinned")
 	b.shot(t, "id-verify-other-genesis")
 	b.do(t, "restore the pin", chromedp.Evaluate[chromedp.Void](`localStorage.removeItem(`+jsString("vm-genesis:"+trust.ChainID)+`)`))
+
+	// A node that lies about block H+1 (one signature altered), played by
+	// the CDP Fetch domain answering the page's /v1/commits requests:
+	// the page shows the checks before the signatures passed, the
+	// signature check failed in red, and no "Verified".
+	pvLyingCommits(t, b, url, func(c apitype.Commit) apitype.Commit {
+		return pvReencode(t, c, func(lb *cmttypes.LightBlock) { lb.Commit.Signatures[0].Signature[0] ^= 0x80 })
+	})
+	b.waitText(t, ".verify .status.error", "wrong signature")
+	b.shot(t, "id-verify-lying-node")
+	if p, f := count(`.verify li[data-check="passed"]`), count(`.verify li[data-check="failed"]`); p != verifyChecks-2 || f != 1 {
+		t.Errorf("a lying node: %d checks passed, %d failed; want %d and 1", p, f, verifyChecks-2)
+	}
+	if got := b.text(t, `.verify li[data-check="failed"]`); !strings.Contains(got, "+2/3") || !strings.Contains(got, "failed") {
+		t.Errorf("the failed check reads %q", got)
+	}
+	if got := b.text(t, ".verify"); strings.Contains(got, "Verified") {
+		t.Errorf("a lying node's location shows as verified: %q", got)
+	}
 
 	// The verifier alone, on tampered and forged inputs.
 	js, err := bundle.BuildEntry("../portal/web", "src/verify/testentry.ts")
@@ -684,4 +706,57 @@ func pvFromProto(pb *cmtproto.LightBlock) (lb *cmttypes.LightBlock, err error) {
 		}
 	}()
 	return cmttypes.LightBlockFromProto(pb)
+}
+
+// pvLyingCommits makes the page's GET /v1/commits/{h} answers pass
+// through lie (the CDP Fetch domain intercepts them; Go fetches the real
+// answer from url), clicks Verify and waits for the result, then stops
+// intercepting.
+func pvLyingCommits(t *testing.T, b *brSession, url string, lie func(apitype.Commit) apitype.Commit) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(b.ctx)
+	events := chromedp.Events(ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/v1/commits/*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	lied := make(chan error, 16)
+	go func() {
+		defer close(done)
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			var c apitype.Commit
+			err := getJSONErr(url+strings.TrimPrefix(ev.Request.URL, url), &c)
+			body, _ := json.Marshal(lie(c))
+			if err != nil {
+				body, _ = json.Marshal(apitype.Error{Code: "not_found", Message: err.Error()})
+			}
+			code := int64(200)
+			if err != nil {
+				code = 404
+			}
+			_, ferr := chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: code,
+				ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}}, Body: body})
+			lied <- ferr
+		}
+	}()
+	defer func() {
+		cancel()
+		<-done
+		if _, err := chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{}); err != nil {
+			t.Error(err)
+		}
+	}()
+	b.do(t, "verify against a lying node", chromedp.Click(`//button[text()="Verify"]`))
+	select {
+	case err := <-lied:
+		if err != nil {
+			t.Fatalf("fulfil the lie: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the page asked for no commit")
+	}
+	b.do(t, "wait for the verdict", chromedp.WaitVisible(chromedp.CSS(`.verify[data-verify="passed"], .verify[data-verify="failed"]`)))
 }
