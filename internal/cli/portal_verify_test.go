@@ -33,9 +33,10 @@ import (
 	"github.com/virtual-machine/vm/internal/state"
 )
 
-// verifyChecks is how many checks a location that verifies passes in the
-// browser (src/verify/verify.ts).
-const verifyChecks = 12
+// verifyChecks is how many checks an ID card's location that verifies
+// passes in the browser (src/verify/verify.ts, with pages/id.ts's check
+// that the location is the card's record).
+const verifyChecks = 13
 
 // TestPortalVerify creates an ID with the CLI on `vm devnet`, opens its
 // page in Chromium and clicks Verify: every check passes, against the
@@ -103,9 +104,17 @@ func TestPortalVerify(t *testing.T) {
 	// the CDP Fetch domain answering the page's /v1/commits requests:
 	// the page shows the checks before the signatures passed, the
 	// signature check failed in red, and no "Verified".
-	pvLyingCommits(t, b, url, func(c apitype.Commit) apitype.Commit {
-		return pvReencode(t, c, func(lb *cmttypes.LightBlock) { lb.Commit.Signatures[0].Signature[0] ^= 0x80 })
+	stop := pvIntercept(t, b, url, "*/v1/commits/*", func(_ string, body []byte) []byte {
+		var c apitype.Commit
+		if err := json.Unmarshal(body, &c); err != nil {
+			t.Error(err)
+			return body
+		}
+		out, _ := json.Marshal(pvReencode(t, c, func(lb *cmttypes.LightBlock) { lb.Commit.Signatures[0].Signature[0] ^= 0x80 }))
+		return out
 	})
+	pvVerdict(t, b)
+	stop()
 	b.waitText(t, ".verify .status.error", "wrong signature")
 	b.shot(t, "id-verify-lying-node")
 	if p, f := count(`.verify li[data-check="passed"]`), count(`.verify li[data-check="failed"]`); p != verifyChecks-2 || f != 1 {
@@ -117,6 +126,28 @@ func TestPortalVerify(t *testing.T) {
 	if got := b.text(t, ".verify"); strings.Contains(got, "Verified") {
 		t.Errorf("a lying node's location shows as verified: %q", got)
 	}
+
+	// A node that shows made-up data beside the genuine location: the
+	// card's owner (and the attributes) are not the proven record's.
+	stop = pvIntercept(t, b, url, "*/v1/ids/vfyada", func(_ string, body []byte) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Error(err)
+			return body
+		}
+		m["owner"] = hex.EncodeToString(make([]byte, 20))
+		m["attrs"] = map[string]string{"email": "mallory@example.org"}
+		out, _ := json.Marshal(m)
+		return out
+	})
+	b.do(t, "open the ID from a lying node", chromedp.Navigate(url+"/ids/vfyada"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)))
+	pvVerdict(t, b)
+	stop()
+	b.waitText(t, `.verify li[data-check="failed"]`, "the page shows owner 0000000000000000000000000000000000000000, the proven record says")
+	if p := count(`.verify li[data-check="passed"]`); p != 1 {
+		t.Errorf("made-up owner: %d checks passed before the refusal, want 1", p)
+	}
+	b.shot(t, "id-verify-made-up-owner")
 
 	// The verifier alone, on tampered and forged inputs.
 	js, err := bundle.BuildEntry("../portal/web", "src/verify/testentry.ts")
@@ -708,55 +739,54 @@ func pvFromProto(pb *cmtproto.LightBlock) (lb *cmttypes.LightBlock, err error) {
 	return cmttypes.LightBlockFromProto(pb)
 }
 
-// pvLyingCommits makes the page's GET /v1/commits/{h} answers pass
-// through lie (the CDP Fetch domain intercepts them; Go fetches the real
-// answer from url), clicks Verify and waits for the result, then stops
-// intercepting.
-func pvLyingCommits(t *testing.T, b *brSession, url string, lie func(apitype.Commit) apitype.Commit) {
+// pvIntercept makes the page's requests matching pattern (a CDP URL
+// pattern) answer what lie makes of the real answer (Go fetches it from
+// url; lie gets the path and the body). stop ends the interception and
+// waits for its goroutine.
+func pvIntercept(t *testing.T, b *brSession, url, pattern string, lie func(path string, body []byte) []byte) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(b.ctx)
 	events := chromedp.Events(ctx, fetch.RequestPaused)
-	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/v1/commits/*"}}}); err != nil {
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	lied := make(chan error, 16)
 	go func() {
 		defer close(done)
 		for ev, err := range events {
 			if err != nil {
 				return
 			}
-			var c apitype.Commit
-			err := getJSONErr(url+strings.TrimPrefix(ev.Request.URL, url), &c)
-			body, _ := json.Marshal(lie(c))
-			if err != nil {
-				body, _ = json.Marshal(apitype.Error{Code: "not_found", Message: err.Error()})
+			path := strings.TrimPrefix(ev.Request.URL, url)
+			code, body := int64(200), []byte(nil)
+			res, err := http.Get(url + path)
+			if err == nil {
+				body, err = io.ReadAll(res.Body)
+				res.Body.Close()
+				code = int64(res.StatusCode)
 			}
-			code := int64(200)
 			if err != nil {
-				code = 404
+				code, body = 503, []byte(`{"code":"unavailable","message":"interception: `+err.Error()+`"}`)
+			} else if code == 200 {
+				body = lie(path, body)
 			}
-			_, ferr := chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: code,
+			// The page may have moved on (ctx ended): the error is moot.
+			_, _ = chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{RequestID: ev.RequestID, ResponseCode: code,
 				ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}}, Body: body})
-			lied <- ferr
 		}
 	}()
-	defer func() {
+	return func() {
 		cancel()
 		<-done
 		if _, err := chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{}); err != nil {
 			t.Error(err)
 		}
-	}()
-	b.do(t, "verify against a lying node", chromedp.Click(`//button[text()="Verify"]`))
-	select {
-	case err := <-lied:
-		if err != nil {
-			t.Fatalf("fulfil the lie: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the page asked for no commit")
 	}
-	b.do(t, "wait for the verdict", chromedp.WaitVisible(chromedp.CSS(`.verify[data-verify="passed"], .verify[data-verify="failed"]`)))
+}
+
+// pvVerdict clicks Verify and waits until the page shows a verdict.
+func pvVerdict(t *testing.T, b *brSession) {
+	t.Helper()
+	b.do(t, "verify", chromedp.Click(`//button[text()="Verify"]`),
+		chromedp.WaitVisible(chromedp.CSS(`.verify[data-verify="passed"], .verify[data-verify="failed"]`)))
 }

@@ -86,10 +86,22 @@ function hexUp(b: Uint8Array): string {
 // verifyLocation runs every check in order and returns them all (each
 // ok), or throws a VerifyError naming the first that failed.
 // fetchCommit(h) answers GET /v1/commits/h.
+//
+// subject, when given, is a check of what the location is about, run
+// right after the location's shape: a page showing a record checks that
+// the location's key is that record's and its value is what the page
+// shows (else a node could show made-up data beside a genuine location
+// of something else). It throws to refuse, or returns the check's detail.
+export interface Subject {
+  name: string;
+  check: (key: Uint8Array, value: Uint8Array) => string;
+}
+
 export async function verifyLocation(
   loc: Location,
   trust: Trust,
   fetchCommit: (height: number) => Promise<Commit>,
+  subject?: Subject,
 ): Promise<Check[]> {
   const passed: Check[] = [];
   const step: Step = async (name, fn) => {
@@ -112,6 +124,7 @@ export async function verifyLocation(
     if (!Number.isSafeInteger(loc.height) || loc.height < 1) throw new Error(`location height ${loc.height} is not positive`);
     return `key ${shorten(loc.key)}, ${value.length ? `${value.length}-byte value` : "absent (no value)"}, height ${loc.height}`;
   });
+  if (subject) await step(subject.name, () => subject.check(key, value));
   await step("Merkle proof verifies against the app hash (ICS23, IAVL spec)", async () => {
     const proof = decodeProof(raw);
     try {
