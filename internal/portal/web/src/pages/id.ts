@@ -92,7 +92,7 @@ function checkItem(c: Check): HTMLElement {
 // (state.DataKey: 0x0b, "idchain", 0x00, "id/" + name), and a value
 // (state.EncodeData: version, then idchain.ID's JSON) that says what the
 // card shows.
-export function idSubject(id: ID, namespace: string): Subject {
+function idSubject(id: ID, namespace: string): Subject {
   return {
     name: "location is this ID's record, as shown",
     check(key, value) {
