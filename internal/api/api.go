@@ -54,6 +54,10 @@ type Backend interface {
 	// Invalid for a negative height, NotFound above the latest block or
 	// when no commit is stored, Unavailable.
 	Commit(ctx context.Context, height int64) (apitype.Commit, error)
+	// Genesis returns the chain's id and genesis validator set, a light
+	// client's trust root (see GenesisOf). Errors: Unavailable, or the
+	// genesis file's (NotFound, Decode, Invalid).
+	Genesis(ctx context.Context) (apitype.Genesis, error)
 	// Tx returns a committed transaction by hash.
 	Tx(ctx context.Context, hash tx.Hash) (apitype.Tx, error)
 	// Status describes the node and its chain.

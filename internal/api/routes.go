@@ -40,6 +40,7 @@ func (s *Server) table() []route {
 		{"GET", "/v1/accounts/{addr}", s.getAccount},
 		{"GET", "/v1/blocks/{height}", s.getBlock},
 		{"GET", "/v1/commits/{height}", s.getCommit},
+		{"GET", "/v1/genesis", s.getGenesis},
 		{"GET", "/v1/status", s.getStatus},
 		{"GET", "/v1/contracts", s.listContracts},
 		{"GET", "/v1/contracts/{ref}", s.getContract},

@@ -486,3 +486,23 @@ type IDRecordList struct {
 	Next    string     `json:"next,omitempty"`
 	Height  int64      `json:"height"`
 }
+
+// Genesis is GET /v1/genesis: the chain's id and its genesis validator
+// set, the trust root of a light client (internal/lightproof.Trust). A
+// client pins it on first use and compares Hash later; Hash is what a
+// user compares with the one `vm` computes from its own genesis file.
+type Genesis struct {
+	ChainID    string             `json:"chain_id"`
+	Validators []GenesisValidator `json:"validators"` // in the set's order (power descending, then address)
+	// Hash is the hex CometBFT validator-set hash of Validators (the
+	// Merkle root of their SimpleValidator encodings), the value a block
+	// header's validators_hash carries while the set is unchanged.
+	Hash string `json:"hash"`
+}
+
+// GenesisValidator is one validator of a Genesis.
+type GenesisValidator struct {
+	Address string `json:"address"` // hex, the first 20 bytes of SHA-256(pub_key)
+	PubKey  string `json:"pub_key"` // hex Ed25519 public key (32 bytes)
+	Power   string `json:"power"`   // decimal voting power (a string: it may pass 2^53)
+}

@@ -131,7 +131,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return vmerr.E(op, vmerr.Unavailable, "listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
-	n.api = api.New(backend{n.chain, n.app}, api.Options{Registry: reg, Logger: n.log.With("module", "api"),
+	n.api = api.New(backend{n.chain, n.app, genesisOnce(n.cfg.Home)}, api.Options{Registry: reg, Logger: n.log.With("module", "api"),
 		WaitTimeout: n.cfg.CommitTimeout})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{reg, prometheus.DefaultGatherer},
@@ -229,7 +229,8 @@ func (n *Node) ChainID() string { return n.chainID }
 // added to Status.
 type backend struct {
 	*chain.Node
-	app *ledger.App
+	app     *ledger.App
+	genesis func() (apitype.Genesis, error) // genesisOnce of the home
 }
 
 var _ api.Backend = backend{}

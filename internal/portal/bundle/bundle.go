@@ -51,15 +51,8 @@ func Build(web string) (Files, error) {
 		LogLevel:          api.LogLevelSilent,
 		Write:             false,
 	})
-	if len(res.Errors) > 0 {
-		var b strings.Builder
-		for _, m := range res.Errors {
-			if m.Location != nil {
-				fmt.Fprintf(&b, "%s:%d:%d: ", m.Location.File, m.Location.Line, m.Location.Column)
-			}
-			fmt.Fprintf(&b, "%s\n", m.Text)
-		}
-		return nil, fmt.Errorf("portal bundle:\n%s", b.String())
+	if err := buildErr(res.Errors); err != nil {
+		return nil, err
 	}
 	out := Files{}
 	for _, f := range res.OutputFiles {
@@ -94,4 +87,57 @@ func Write(dir string, f Files) error {
 		}
 	}
 	return nil
+}
+
+// buildErr names each of esbuild's errors by file, line and column.
+func buildErr(errs []api.Message) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, m := range errs {
+		if m.Location != nil {
+			fmt.Fprintf(&b, "%s:%d:%d: ", m.Location.File, m.Location.Line, m.Location.Column)
+		}
+		fmt.Fprintf(&b, "%s\n", m.Text)
+	}
+	return fmt.Errorf("portal bundle:\n%s", b.String())
+}
+
+// BuildEntry bundles one other entry point of web (a path relative to
+// it, e.g. "src/verify/testentry.ts") and everything it imports into a
+// single classic script (an IIFE, not minified), for tests that load
+// browser code into a page without it being part of the portal: nothing
+// here reaches dist/, and Build's output does not depend on it. Errors as
+// Build's.
+func BuildEntry(web, entry string) ([]byte, error) {
+	web, err := filepath.Abs(web)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(web, "node_modules")); err != nil {
+		return nil, fmt.Errorf("portal bundle: %s/node_modules is missing: run `npm ci --prefix %s` first", web, web)
+	}
+	res := api.Build(api.BuildOptions{
+		AbsWorkingDir: web,
+		EntryPoints:   []string{entry},
+		Bundle:        true,
+		Outfile:       filepath.Join(web, "out", "entry.js"), // not written: Write is false
+		Format:        api.FormatIIFE,
+		Platform:      api.PlatformBrowser,
+		Target:        api.ES2022,
+		Charset:       api.CharsetUTF8,
+		Tsconfig:      filepath.Join(web, "tsconfig.json"),
+		LogLevel:      api.LogLevelSilent,
+		Write:         false,
+	})
+	if err := buildErr(res.Errors); err != nil {
+		return nil, err
+	}
+	for _, f := range res.OutputFiles {
+		if strings.HasSuffix(f.Path, ".js") {
+			return f.Contents, nil
+		}
+	}
+	return nil, fmt.Errorf("portal bundle: %s built no script", entry)
 }

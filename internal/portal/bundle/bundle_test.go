@@ -70,3 +70,25 @@ func must(s string, err error) string {
 	}
 	return s
 }
+
+// TestBuildEntry bundles the verifier's test entry as a classic script
+// and checks the portal's own bundle has no such test hook.
+func TestBuildEntry(t *testing.T) {
+	js, err := bundle.BuildEntry("../web", "src/verify/testentry.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(js, []byte("vmVerifyTest")) || bytes.Contains(js, []byte("\nexport ")) {
+		t.Errorf("the test entry is not a script setting vmVerifyTest (%d bytes)", len(js))
+	}
+	app, err := bundle.Build("../web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(app["app.js"], []byte("vmVerifyTest")) {
+		t.Error("the portal's app.js carries the verifier's test hook")
+	}
+	if _, err := bundle.BuildEntry("../web", "src/verify/nonexistent.ts"); err == nil {
+		t.Error("a missing entry built")
+	}
+}
