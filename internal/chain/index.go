@@ -18,7 +18,8 @@ import (
 	"github.com/virtual-machine/vm/internal/tx"
 )
 
-// Keys of the chain's own index database.
+// Keys of the chain's own index database (the explorer's are in
+// explorer.go).
 var (
 	keyIndexed = []byte("h") // → 8-byte height indexed through
 	prefixTx   = []byte("t") // + tx hash → 8-byte height, 4-byte index
@@ -79,6 +80,13 @@ type subscriber struct {
 }
 
 func newIndex(db *guardedDB, blocks *store.BlockStore, states sm.Store, chainID string, bufSize int, onCommit func(Commit), log *slog.Logger) (*index, error) {
+	reindex, err := upgrade(db)
+	if err != nil {
+		return nil, err
+	}
+	if reindex {
+		log.Info("index format changed: re-indexing from the block store", "from", max(blocks.Base(), 1), "to", blocks.Height())
+	}
 	b, err := db.Get(keyIndexed)
 	if err != nil {
 		return nil, err
@@ -195,6 +203,9 @@ func (x *index) indexHeight(h int64) error {
 		if err := batch.Set(key, v); err != nil {
 			return err
 		}
+	}
+	if err := x.explore(batch, h, blk, resp); err != nil {
+		return err
 	}
 	hb := make([]byte, 8)
 	binary.BigEndian.PutUint64(hb, uint64(h))
