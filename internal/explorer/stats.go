@@ -31,14 +31,15 @@ func LatencyBucket(ms int64) int {
 	return 1 + 4*k + sub
 }
 
-// BucketBounds is bucket i's range [lo, hi) in ms (hi of the last bucket
-// is its nominal bound).
+// BucketBounds is the integer range [lo, hi) of ms bucket i holds: its
+// real bounds rounded up (below 4 ms a bucket holds one integer or none;
+// hi of the last bucket is its nominal bound).
 func BucketBounds(i int) (lo, hi int64) {
 	if i <= 0 {
 		return 0, 1
 	}
 	k, sub := (i-1)/4, int64((i-1)%4)
-	return (int64(1) << k) * (4 + sub) / 4, (int64(1) << k) * (5 + sub) / 4
+	return ((int64(1)<<k)*(4+sub) + 3) / 4, ((int64(1)<<k)*(5+sub) + 3) / 4
 }
 
 // Estimate is the value a percentile falling in bucket i is reported
@@ -197,7 +198,8 @@ func (s *Stats) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary decodes what MarshalBinary encoded. Errors (Decode): a
-// wrong format byte, truncated or trailing bytes, more than 64 statuses
+// wrong format byte, truncated or trailing bytes, a varint that is not
+// minimal, more than 64 statuses
 // or a name over 64 bytes, statuses or buckets out of order or repeated,
 // a bucket out of range, a zero count, OK above Calls, Through above
 // 2^63−1.
@@ -210,7 +212,7 @@ func (s *Stats) UnmarshalBinary(b []byte) error {
 	b = b[1:]
 	next := func() (uint64, bool) {
 		v, n := binary.Uvarint(b)
-		if n <= 0 {
+		if n <= 0 || n != max(1, (bits.Len64(v)+6)/7) { // only minimal varints: canonical
 			return 0, false
 		}
 		b = b[n:]
