@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -30,7 +31,7 @@ const indexVersion = 2
 // big-endian, so a prefix iterates in time order.
 var (
 	keyVersion   = []byte("v") // → 1 byte, indexVersion
-	prefixAcct   = []byte("a") // + address(20) + height + index(4) → empty: account history
+	prefixAcct   = []byte("a") // + address(20) + height → the account's tx indexes in the block (see appendIndexes)
 	prefixTime   = []byte("b") // + height → block time, unix ms (8 bytes)
 	prefixStats  = []byte("s") // + len(name)(1) + name + minute (unix s) → explorer.Stats
 	prefixResult = []byte("r") // + len(name)(1) + name + height + seq(8) → JSON apitype.ContractResult
@@ -107,7 +108,7 @@ func (x *index) explore(batch dbm.Batch, h int64, blk *cmttypes.Block, resp *abc
 	}
 	var (
 		touched []crypto.Address
-		empty   = []byte{}
+		byAcct  = map[crypto.Address][]uint32{} // account → its tx indexes in this block, ascending
 		deltas  map[string]*explorer.Stats
 		names   []string
 	)
@@ -192,13 +193,19 @@ func (x *index) explore(batch dbm.Batch, h int64, blk *cmttypes.Block, resp *abc
 			}
 		}
 		for _, a := range touched {
-			k := make([]byte, 0, len(prefixAcct)+20+12)
-			k = append(append(k, prefixAcct...), a[:]...)
-			k = binary.BigEndian.AppendUint64(k, uint64(h))
-			k = binary.BigEndian.AppendUint32(k, uint32(i))
-			if err := batch.Set(k, empty); err != nil {
-				return err
-			}
+			byAcct[a] = append(byAcct[a], uint32(i))
+		}
+	}
+	// One key per account and block: an account in many txs of a block
+	// (a busy sender, a miner) costs one key, not one per tx. The batch
+	// copies keys and values, so one buffer of each serves all.
+	key := make([]byte, 0, len(prefixAcct)+20+8)
+	var val []byte
+	for a, is := range byAcct {
+		key = binary.BigEndian.AppendUint64(append(append(key[:0], prefixAcct...), a[:]...), uint64(h))
+		val = appendIndexes(val[:0], is)
+		if err := batch.Set(key, val); err != nil {
+			return err
 		}
 	}
 	minute := explorer.MinuteOf(blk.Time.Unix())
@@ -250,22 +257,37 @@ func (n *Node) AccountTxs(ctx context.Context, addr crypto.Address, q apitype.Tx
 	}
 	start := append(append([]byte{}, prefixAcct...), addr[:]...)
 	end := prefixEnd(start)
-	if q.BeforeHeight > 0 {
-		end = binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(append([]byte{}, start...), uint64(q.BeforeHeight)), q.BeforeIndex)
+	if q.BeforeHeight > 0 { // through the cursor's block; its later indexes are skipped below
+		end = binary.BigEndian.AppendUint64(append([]byte{}, start...), uint64(q.BeforeHeight)+1)
 	}
 	type pos struct {
 		h int64
 		i uint32
 	}
 	var ps []pos
-	err = n.reverse(start, end, limit+1, func(k, _ []byte) error {
-		k = k[len(start):]
-		if len(k) == 12 {
-			ps = append(ps, pos{int64(binary.BigEndian.Uint64(k)), binary.BigEndian.Uint32(k[8:])})
-		}
-		return nil
-	})
+	it, err := n.idx.db.ReverseIterator(start, end)
 	if err != nil {
+		return apitype.TxList{}, vmerr.Wrap(op, vmerr.Internal, err)
+	}
+	defer it.Close()
+	for ; it.Valid() && len(ps) <= limit; it.Next() {
+		k := it.Key()[len(start):]
+		if len(k) != 8 {
+			continue
+		}
+		h := int64(binary.BigEndian.Uint64(k))
+		is, err := readIndexes(it.Value())
+		if err != nil {
+			return apitype.TxList{}, vmerr.Wrap(op, vmerr.Internal, err)
+		}
+		for j := len(is) - 1; j >= 0 && len(ps) <= limit; j-- {
+			if h == q.BeforeHeight && is[j] >= q.BeforeIndex {
+				continue
+			}
+			ps = append(ps, pos{h, is[j]})
+		}
+	}
+	if err := it.Error(); err != nil {
 		return apitype.TxList{}, vmerr.Wrap(op, vmerr.Internal, err)
 	}
 	out := apitype.TxList{Address: addr.String(), Txs: []apitype.AccountTx{}}
@@ -419,6 +441,34 @@ func (n *Node) forward(start, end []byte, f func(k, v []byte) error) error {
 		}
 	}
 	return it.Error()
+}
+
+// appendIndexes appends the encoding of ascending tx indexes: the first
+// as a uvarint, each next as the uvarint of its difference.
+func appendIndexes(b []byte, is []uint32) []byte {
+	prev := uint32(0)
+	for _, i := range is {
+		b = binary.AppendUvarint(b, uint64(i-prev))
+		prev = i
+	}
+	return b
+}
+
+// readIndexes decodes appendIndexes' encoding. Errors: a bad varint or
+// an index over 2^32−1.
+func readIndexes(b []byte) ([]uint32, error) {
+	var out []uint32
+	var cur uint64
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 || cur+d > 1<<32-1 {
+			return nil, errors.New("chain: corrupt account history entry")
+		}
+		cur += d
+		out = append(out, uint32(cur))
+		b = b[n:]
+	}
+	return out, nil
 }
 
 func heightKey(p []byte, h int64) []byte {

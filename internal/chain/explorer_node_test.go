@@ -239,6 +239,31 @@ func TestExplorerNode(t *testing.T) {
 	ids = append(ids, e.call(alice, "b1", 100_000), e.call(funded, "b2", 100_000), e.call(alice, "oog2", 5))
 	failed := e.send(bob, 1, false, &txpb.Msg{Sum: &txpb.Msg_Faucet{Faucet: &txpb.Faucet{To: addrBytes(bob), Amount: 1 << 62}}})
 	pay := e.send(bob, 1, true, &txpb.Msg{Sum: &txpb.Msg_Transfer{Transfer: &txpb.Transfer{To: addrBytes(alice), Amount: 1}}})
+	// Seven transfers from bob in one batch: several txs of one account
+	// in one block, so paging must split inside a block's entry.
+	e.send(funded, 1, true, &txpb.Msg{Sum: &txpb.Msg_Transfer{Transfer: &txpb.Transfer{To: addrBytes(bob), Amount: 1000}}})
+	acc, err := e.c.AccountNoProof(ctx, bob.Address(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch [][]byte
+	for i := range uint64(7) {
+		raw, err := tx.Sign(&txpb.TxBody{ChainId: nodetest.ChainID, Nonce: acc.Nonce + i, Fee: 1, Msgs: []*txpb.Msg{
+			{Sum: &txpb.Msg_Transfer{Transfer: &txpb.Transfer{To: addrBytes(alice), Amount: 1}}}}}, bob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, raw)
+	}
+	rs, err := e.c.SubmitTxs(ctx, batch, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Code != 0 || r.Height == 0 {
+			t.Fatalf("batch transfer: %+v", r)
+		}
+	}
 	list := e.waitResults(len(ids))
 
 	t.Run("stats match the results", func(t *testing.T) {
@@ -301,8 +326,22 @@ func TestExplorerNode(t *testing.T) {
 	clean := e.capture(addrs, window)
 	t.Run("history", func(t *testing.T) {
 		bobs := clean.History[bob.Address().String()]
-		if len(bobs) != 3 || !sameHash(bobs[0].Hash, pay.Hash) || !sameHash(bobs[1].Hash, failed.Hash) || bobs[1].Code == 0 {
+		if len(bobs) != 4+len(rs) || !sameHash(bobs[len(rs)+1].Hash, pay.Hash) || !sameHash(bobs[len(rs)+2].Hash, failed.Hash) || bobs[len(rs)+2].Code == 0 {
 			t.Errorf("bob's history = %+v", bobs)
+		}
+		for i, r := range rs { // newest first: the batch in reverse
+			if got := bobs[len(rs)-1-i]; !sameHash(got.Hash, r.Hash) || got.Height != r.Height {
+				t.Errorf("bob's history[%d] = %s at %d, want %s at %d", len(rs)-1-i, got.Hash, got.Height, r.Hash, r.Height)
+			}
+		}
+		// Every page size gives the same sequence.
+		for _, limit := range []int{1, 2, 3, 100} {
+			if got := e.history(ctx, bob.Address(), limit); !reflect.DeepEqual(got, bobs) {
+				t.Errorf("bob's history paged by %d differs:\n%s", limit, js(got))
+			}
+		}
+		if rs[0].Height != rs[len(rs)-1].Height {
+			t.Logf("the batch spans blocks %d..%d", rs[0].Height, rs[len(rs)-1].Height)
 		}
 		// The miner's history: its registration, and each Result tx.
 		if n := len(clean.History[mkey.Address().String()]); n < 1+len(ids) {

@@ -2,9 +2,12 @@ package chain
 
 import (
 	"encoding/binary"
+	"log/slog"
 	"path/filepath"
 
 	dbm "github.com/cometbft/cometbft-db"
+	abcitypes "github.com/cometbft/cometbft/abci/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 )
 
 // GhostContract and GhostAccount name the stale explorer entries
@@ -31,9 +34,8 @@ func DowngradeIndex(home string) error {
 	if err := db.Set(k, []byte{1, 1, 1, 1, 0, 0, 0}); err != nil {
 		return err
 	}
-	a := append(append([]byte{}, prefixAcct...), GhostAccount[:]...)
-	a = binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(a, 1), 0)
-	if err := db.Set(a, []byte{}); err != nil {
+	a := binary.BigEndian.AppendUint64(append(append([]byte{}, prefixAcct...), GhostAccount[:]...), 1)
+	if err := db.Set(a, appendIndexes(nil, []uint32{0})); err != nil {
 		return err
 	}
 	return db.SetSync([]byte("zz-unrelated"), []byte("x"))
@@ -62,3 +64,51 @@ func (n *Node) ReExplore(from, to int64) error {
 	}
 	return nil
 }
+
+// BenchIndex is an index over its own pebble database, for benchmarks of
+// the per-block index work without consensus.
+type BenchIndex struct {
+	set *dbSet
+	x   *index
+}
+
+// NewBenchIndex opens an index database in dir.
+func NewBenchIndex(dir, chainID string) (*BenchIndex, error) {
+	set := &dbSet{log: slog.New(slog.DiscardHandler)}
+	db, err := set.open("vmtx", dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := upgrade(db); err != nil {
+		return nil, err
+	}
+	return &BenchIndex{set: set, x: &index{db: db, chainID: chainID}}, nil
+}
+
+// Index writes height h's batch as indexHeight does: the tx keys, with
+// explore the explorer's keys too, and "indexed through".
+func (bi *BenchIndex) Index(h int64, blk *cmttypes.Block, resp *abcitypes.FinalizeBlockResponse, explore bool) error {
+	batch := bi.x.db.NewBatch()
+	defer batch.Close()
+	if _, err := bi.x.indexTxs(batch, h, blk, resp); err != nil {
+		return err
+	}
+	if explore {
+		if err := bi.x.explore(batch, h, blk, resp); err != nil {
+			return err
+		}
+	}
+	if err := batch.Set(keyIndexed, binary.BigEndian.AppendUint64(nil, uint64(h))); err != nil {
+		return err
+	}
+	return batch.Write()
+}
+
+// Close closes the database.
+func (bi *BenchIndex) Close() error { return bi.set.closeAll() }
+
+// AppendIndexes and ReadIndexes are the account-history value codec.
+var (
+	AppendIndexes = appendIndexes
+	ReadIndexes   = readIndexes
+)

@@ -3,6 +3,7 @@ package apitest
 import (
 	"context"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ import (
 // metrics as the portal expects: a transfer shows in both parties'
 // histories and a failed tx (a faucet ask over the cap) in its signer's, newest first, with exact
 // paging (no duplicates, no gaps); a contract's results — one ok, one
-// out_of_gas, one expired at its deadline — show in its results (newest
+// out_of_gas, one answered from a memo, one expired at its deadline — show in its results (newest
 // first, paged) and stats (calls, ok/failed, by status, gas sum, latency
 // percentiles as the histogram estimates them, buckets summing to the
 // totals); bad limits, cursors, names and windows are Invalid. funded
@@ -172,6 +173,10 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 	id1, set1 := result(req1, wasm.Result{Status: wasm.StatusOK, Output: []byte("a"), GasUsed: 700})
 	req2 := send(funded, true, Request(name+"@^1", "echo", []byte("b"), gasLimit, 2, 100, 1, 1, 20))
 	id2, set2 := result(req2, wasm.Result{Status: wasm.StatusOutOfGas, GasUsed: gasLimit})
+	// The same call as the first: answered from its memo in the including block.
+	req4 := send(funded, true, Request(name+"@^1", "echo", []byte("a"), gasLimit, 2, 100, 1, 1, 20))
+	h4, _ := tx.ParseHash(req4.Hash)
+	id4 := market.RequestID(h4, 0)
 	req3 := send(funded, true, Request(name+"@^1", "echo", []byte("c"), gasLimit, 2, 100, 1, 1, 10))
 	h3, _ := tx.ParseHash(req3.Hash)
 	id3 := market.RequestID(h3, 0)
@@ -181,7 +186,7 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 		if list, err = b.ContractResults(ctx, name, apitype.ResultQuery{}); err != nil {
 			t.Fatalf("ContractResults: %v", err)
 		}
-		if len(list.Results) == 3 {
+		if len(list.Results) == 4 {
 			break
 		}
 		if i == 50 {
@@ -202,7 +207,7 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 	}
 
 	t.Run("results", func(t *testing.T) {
-		r3, r2, r1 := list.Results[0], list.Results[1], list.Results[2]
+		r3, r4, r2, r1 := list.Results[0], list.Results[1], list.Results[2], list.Results[3]
 		for _, c := range []struct {
 			got              apitype.ContractResult
 			id               [32]byte
@@ -212,6 +217,7 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 		}{
 			{r1, id1, "settled", "ok", 700, req1.Height, set1.Height},
 			{r2, id2, "settled", "out_of_gas", gasLimit, req2.Height, set2.Height},
+			{r4, id4, "memo", "ok", 700, req4.Height, req4.Height},
 			{r3, id3, "expired", "", 0, req3.Height, r3.Height},
 		} {
 			g := c.got
@@ -221,7 +227,7 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 				t.Errorf("result = %+v, want request %x %s/%s gas %d included %d settled %d", g, c.id, c.status, c.exec, c.gas, c.included, c.height)
 			}
 		}
-		if r3.Height <= req3.Height || !(r1.Seq < r2.Seq && r2.Seq < r3.Seq) {
+		if r3.Height <= req3.Height || !(r1.Seq < r2.Seq && r2.Seq < r4.Seq && r4.Seq < r3.Seq) || r4.LatencyMS != 0 {
 			t.Errorf("results out of order: %+v", list.Results)
 		}
 		var paged []apitype.ContractResult
@@ -241,7 +247,7 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 			}
 			q.BeforeHeight, q.BeforeSeq = h, s
 		}
-		if len(paged) != 3 || paged[0] != r3 || paged[1] != r2 || paged[2] != r1 {
+		if len(paged) != 4 || paged[0] != r3 || paged[1] != r4 || paged[2] != r2 || paged[3] != r1 {
 			t.Errorf("paged results = %+v, want %+v", paged, list.Results)
 		}
 		// The requester's history holds the miner's Result tx that settled
@@ -262,9 +268,9 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 			t.Fatalf("ContractStats: %v", err)
 		}
 		tot := s.Totals
-		wantStatus := map[string]uint64{"ok": 1, "out_of_gas": 1, "expired": 1}
-		if s.Name != name || s.Step != 60 || len(s.Buckets) != int((s.To-s.From)/60) || tot.Calls != 3 || tot.OK != 1 ||
-			tot.Failed != 2 || tot.GasUsed != 700+gasLimit || len(tot.ByStatus) != 3 {
+		wantStatus := map[string]uint64{"ok": 2, "out_of_gas": 1, "expired": 1}
+		if s.Name != name || s.Step != 60 || len(s.Buckets) != int((s.To-s.From)/60) || tot.Calls != 4 || tot.OK != 2 ||
+			tot.Failed != 2 || tot.GasUsed != 700+gasLimit+700 || len(tot.ByStatus) != 3 {
 			t.Fatalf("ContractStats = %+v", s)
 		}
 		for k, v := range wantStatus {
@@ -272,12 +278,13 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 				t.Errorf("by_status[%s] = %d, want %d", k, tot.ByStatus[k], v)
 			}
 		}
-		l1, l2 := list.Results[2].LatencyMS, list.Results[1].LatencyMS
-		lo, hi := min(l1, l2), max(l1, l2)
-		want := apitype.Latency{P50: explorer.Estimate(explorer.LatencyBucket(lo)), P90: explorer.Estimate(explorer.LatencyBucket(hi)),
-			P99: explorer.Estimate(explorer.LatencyBucket(hi)), Samples: 2}
+		// Expired requests are not sampled; the memo's 0 ms is.
+		lat := []int64{list.Results[1].LatencyMS, list.Results[2].LatencyMS, list.Results[3].LatencyMS}
+		slices.Sort(lat)
+		at := func(p int) int64 { return explorer.Estimate(explorer.LatencyBucket(lat[(p*len(lat)+99)/100-1])) }
+		want := apitype.Latency{P50: at(50), P90: at(90), P99: at(99), Samples: 3}
 		if tot.LatencyMS != want {
-			t.Errorf("latency = %+v, want %+v (latencies %d, %d ms)", tot.LatencyMS, want, l1, l2)
+			t.Errorf("latency = %+v, want %+v (latencies %v ms)", tot.LatencyMS, want, lat)
 		}
 		var sum uint64
 		for i, bk := range s.Buckets {
@@ -291,7 +298,7 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 		}
 		// Hour steps say the same.
 		one, err := b.ContractStats(ctx, name, apitype.StatsQuery{From: s.From, To: s.To, Step: 3600})
-		if err != nil || len(one.Buckets) > 2 || one.Totals.Calls != 3 || one.Totals.GasUsed != tot.GasUsed || one.Totals.LatencyMS != tot.LatencyMS {
+		if err != nil || len(one.Buckets) > 2 || one.Totals.Calls != 4 || one.Totals.GasUsed != tot.GasUsed || one.Totals.LatencyMS != tot.LatencyMS {
 			t.Errorf("ContractStats(one bucket) = %+v, %v", one, err)
 		}
 		// Long before: nothing.
