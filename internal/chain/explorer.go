@@ -218,7 +218,10 @@ func (x *index) explore(batch dbm.Batch, h int64, blk *cmttypes.Block, resp *abc
 		}
 		if old != nil {
 			if err := cur.UnmarshalBinary(old); err != nil {
-				return err
+				// Never stall the indexer (and every commit waiter) on a
+				// damaged record: that minute restarts from this block.
+				x.log.Warn("explorer: damaged stats record replaced", "contract", name, "minute", minute, "err", err)
+				cur = explorer.Stats{}
 			}
 		}
 		if cur.Through >= h {

@@ -82,7 +82,7 @@ func NewBenchIndex(dir, chainID string) (*BenchIndex, error) {
 	if _, err := upgrade(db); err != nil {
 		return nil, err
 	}
-	return &BenchIndex{set: set, x: &index{db: db, chainID: chainID}}, nil
+	return &BenchIndex{set: set, x: &index{db: db, chainID: chainID, log: set.log}}, nil
 }
 
 // Index writes height h's batch as indexHeight does: the tx keys, with
