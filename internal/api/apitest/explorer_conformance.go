@@ -22,7 +22,8 @@ import (
 
 // ExplorerConformance checks that b serves account history and contract
 // metrics as the portal expects: a transfer shows in both parties'
-// histories and a failed tx (a faucet ask over the cap) in its signer's, newest first, with exact
+// histories, a faucet payment in its recipient's, and a failed tx (a
+// faucet ask over the cap) in its signer's, newest first, with exact
 // paging (no duplicates, no gaps); a contract's results — one ok, one
 // out_of_gas, one answered from a memo, one expired at its deadline — show in its results (newest
 // first, paged) and stats (calls, ok/failed, by status, gas sum, latency
@@ -70,9 +71,10 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 	pay := send(alice, true, Transfer(bob.Address(), 100))
 	fail := send(alice, false, Faucet(alice.Address(), 1<<62)) // over the faucet cap: fails in the block
 	pay2 := send(alice, true, Transfer(bob.Address(), 7))
+	drip := send(alice, true, Faucet(alice.Address(), 50))
 
 	t.Run("history", func(t *testing.T) {
-		want := []apitype.SubmitResult{pay2, fail, pay, fund}
+		want := []apitype.SubmitResult{drip, pay2, fail, pay, fund}
 		got := allTxs(t, ctx, b, alice.Address(), 0)
 		if len(got) != len(want) {
 			t.Fatalf("alice's history has %d txs, want %d: %+v", len(got), len(want), got)
@@ -83,11 +85,11 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 				t.Errorf("history[%d] = %+v, want tx %s at %d code %d", i, g, w.Hash, w.Height, w.Code)
 			}
 		}
-		if got[1].Code == 0 || len(got[1].Events) != 0 || got[1].Log == "" {
-			t.Errorf("failed tx in history: %+v", got[1])
+		if got[2].Code == 0 || len(got[2].Events) != 0 || got[2].Log == "" {
+			t.Errorf("failed tx in history: %+v", got[2])
 		}
-		if !hasEvent(got[0].Events, "transfer", "to", bob.Address().String()) {
-			t.Errorf("transfer tx lacks its event: %+v", got[0].Events)
+		if !hasEvent(got[1].Events, "transfer", "to", bob.Address().String()) || !hasEvent(got[0].Events, "faucet", "to", alice.Address().String()) {
+			t.Errorf("transfer and faucet txs lack their events: %+v, %+v", got[1].Events, got[0].Events)
 		}
 		// Paging by one, then by three: the same sequence, no duplicates, no gaps.
 		for _, limit := range []int{1, 3} {
