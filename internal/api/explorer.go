@@ -83,8 +83,11 @@ func (s *Server) getContractStats(w http.ResponseWriter, r *http.Request) error 
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			return vmerr.E(op, vmerr.Invalid, "%s=%q: want a positive integer (unix seconds%s)", p.key, v,
-				map[bool]string{true: "; a multiple of 60", false: ""}[p.key == "step"])
+			what := "unix seconds"
+			if p.key == "step" {
+				what = "seconds, a multiple of 60"
+			}
+			return vmerr.E(op, vmerr.Invalid, "%s=%q: want a positive integer (%s)", p.key, v, what)
 		}
 		*p.dst = n
 	}
