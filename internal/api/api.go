@@ -74,6 +74,8 @@ type Backend interface {
 	MinerBackend
 	// MarketBackend serves the execution market's reads.
 	MarketBackend
+	// ExplorerBackend serves account history and contract metrics.
+	ExplorerBackend
 }
 
 // BatchBackend is a Backend that submits many transactions in one call

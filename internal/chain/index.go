@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/store"
@@ -18,7 +19,8 @@ import (
 	"github.com/virtual-machine/vm/internal/tx"
 )
 
-// Keys of the chain's own index database.
+// Keys of the chain's own index database (the explorer's are in
+// explorer.go).
 var (
 	keyIndexed = []byte("h") // → 8-byte height indexed through
 	prefixTx   = []byte("t") // + tx hash → 8-byte height, 4-byte index
@@ -79,6 +81,13 @@ type subscriber struct {
 }
 
 func newIndex(db *guardedDB, blocks *store.BlockStore, states sm.Store, chainID string, bufSize int, onCommit func(Commit), log *slog.Logger) (*index, error) {
+	reindex, err := upgrade(db)
+	if err != nil {
+		return nil, err
+	}
+	if reindex {
+		log.Info("index format changed: re-indexing from the block store", "from", max(blocks.Base(), 1), "to", blocks.Height())
+	}
 	b, err := db.Get(keyIndexed)
 	if err != nil {
 		return nil, err
@@ -162,39 +171,12 @@ func (x *index) indexHeight(h int64) error {
 	}
 	batch := x.db.NewBatch()
 	defer batch.Close()
-	hashes := make([]tx.Hash, len(blk.Txs))
-	var inBlock map[tx.Hash]bool // hashes this block already indexed; made on the first failure
-	for i, t := range blk.Txs {
-		hashes[i] = tx.HashOf(t)
-		key := append(append([]byte{}, prefixTx...), hashes[i][:]...)
-		if i < len(resp.TxResults) && resp.TxResults[i].Code != 0 {
-			// The same bytes can be included again (a faulty proposer); a
-			// failure never replaces an earlier entry, so a tx that
-			// succeeded stays reported as it was. Only failures look.
-			if inBlock == nil {
-				inBlock = make(map[tx.Hash]bool)
-				for _, p := range hashes[:i] {
-					inBlock[p] = true
-				}
-			}
-			if inBlock[hashes[i]] {
-				continue
-			}
-			if old, err := x.db.Get(key); err != nil {
-				return err
-			} else if old != nil {
-				continue
-			}
-		}
-		if inBlock != nil {
-			inBlock[hashes[i]] = true
-		}
-		v := make([]byte, 12)
-		binary.BigEndian.PutUint64(v, uint64(h))
-		binary.BigEndian.PutUint32(v[8:], uint32(i))
-		if err := batch.Set(key, v); err != nil {
-			return err
-		}
+	hashes, err := x.indexTxs(batch, h, blk, resp)
+	if err != nil {
+		return err
+	}
+	if err := x.explore(batch, h, blk, resp); err != nil {
+		return err
 	}
 	hb := make([]byte, 8)
 	binary.BigEndian.PutUint64(hb, uint64(h))
@@ -247,6 +229,46 @@ func (x *index) indexHeight(h int64) error {
 		x.publish(ev)
 	}
 	return nil
+}
+
+// indexTxs adds height h's hash → (height, index) keys to batch and
+// returns the txs' hashes.
+func (x *index) indexTxs(batch dbm.Batch, h int64, blk *cmttypes.Block, resp *abcitypes.FinalizeBlockResponse) ([]tx.Hash, error) {
+	hashes := make([]tx.Hash, len(blk.Txs))
+	var inBlock map[tx.Hash]bool // hashes this block already indexed; made on the first failure
+	for i, t := range blk.Txs {
+		hashes[i] = tx.HashOf(t)
+		key := append(append([]byte{}, prefixTx...), hashes[i][:]...)
+		if i < len(resp.TxResults) && resp.TxResults[i].Code != 0 {
+			// The same bytes can be included again (a faulty proposer); a
+			// failure never replaces an earlier entry, so a tx that
+			// succeeded stays reported as it was. Only failures look.
+			if inBlock == nil {
+				inBlock = make(map[tx.Hash]bool)
+				for _, p := range hashes[:i] {
+					inBlock[p] = true
+				}
+			}
+			if inBlock[hashes[i]] {
+				continue
+			}
+			if old, err := x.db.Get(key); err != nil {
+				return nil, err
+			} else if old != nil {
+				continue
+			}
+		}
+		if inBlock != nil {
+			inBlock[hashes[i]] = true
+		}
+		v := make([]byte, 12)
+		binary.BigEndian.PutUint64(v, uint64(h))
+		binary.BigEndian.PutUint32(v[8:], uint32(i))
+		if err := batch.Set(key, v); err != nil {
+			return nil, err
+		}
+	}
+	return hashes, nil
 }
 
 // publish sends one block's events to every subscriber; one whose buffer

@@ -17,7 +17,8 @@ import (
 // hit is a memo that still holds, with the result it holds.
 type hit struct {
 	memo *statepb.Memo
-	raw  []byte // canonical encoding of the memo's result
+	res  *wasm.Result // the memo's result, decoded
+	raw  []byte       // canonical encoding of the memo's result
 	hash [32]byte
 }
 
@@ -68,7 +69,7 @@ func memoHit(env Env, m *statepb.Request) (*hit, error) {
 	if err != nil || i >= 0 {
 		return nil, err
 	}
-	return &hit{memo: memo, raw: enc, hash: sha256.Sum256(enc)}, nil
+	return &hit{memo: memo, res: res, raw: enc, hash: sha256.Sum256(enc)}, nil
 }
 
 // settleMemo answers m from h in the including block: the escrow goes
@@ -96,7 +97,7 @@ func settleMemo(env Env, m *statepb.Request, h *hit) ([]Event, error) {
 		Paid:   []*statepb.Payment{{Miner: bytes.Clone(beneficiary[:]), Reward: market.MemoFee}},
 		Refund: m.Escrow, Cost: market.MemoFee,
 	}
-	return appendResult(env, m, rec, hex.EncodeToString(h.memo.RequestId))
+	return appendResult(env, m, rec, hex.EncodeToString(h.memo.RequestId), h.res)
 }
 
 // countHit credits a memo hit to memo (stored at code, fn, input) and to

@@ -98,7 +98,7 @@ func settle(env Env, m *statepb.Request, j *market.Job, a market.Agreement, late
 	if err := save(env.S, m); err != nil {
 		return nil, err
 	}
-	return appendResult(env, m, rec, "")
+	return appendResult(env, m, rec, "", &res)
 }
 
 // reopen starts a new round of m from this block (its reveals dropped):
@@ -131,7 +131,7 @@ func expire(env Env, m *statepb.Request, j *market.Job, late [][]byte) ([]Event,
 	if err := save(env.S, m); err != nil {
 		return nil, err
 	}
-	evs, err := appendResult(env, m, &statepb.Result{Status: StatusExpired, Refund: m.Escrow, Unrevealed: late}, "")
+	evs, err := appendResult(env, m, &statepb.Result{Status: StatusExpired, Refund: m.Escrow, Unrevealed: late}, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,14 @@ func expire(env Env, m *statepb.Request, j *market.Job, late [][]byte) ([]Event,
 }
 
 // appendResult completes rec for m and links it onto the resultChain.
-func appendResult(env Env, m *statepb.Request, rec *statepb.Result, memoOf string) ([]Event, error) {
+// res is the contract run's result (nil when none settled: expired).
+//
+// The result_committed event carries, besides the record's id, status,
+// requester, seq and cost: contract (name@version), fn and included (the
+// request's inclusion height), and with res exec_status (ok, out_of_gas,
+// ...) and gas_used — what the chain's explorer index aggregates per
+// contract without reading state. All are deterministic (from state).
+func appendResult(env Env, m *statepb.Request, rec *statepb.Result, memoOf string, res *wasm.Result) ([]Event, error) {
 	head, err := chainHead(env.S)
 	if err != nil {
 		return nil, err
@@ -156,7 +163,11 @@ func appendResult(env Env, m *statepb.Request, rec *statepb.Result, memoOf strin
 		return nil, err
 	}
 	attrs := []string{"id", hex.EncodeToString(m.Id), "status", rec.Status, "requester", crypto.Address(m.Requester).String(),
-		"seq", strconv.FormatUint(rec.Seq, 10), "cost", strconv.FormatUint(rec.Cost, 10)}
+		"seq", strconv.FormatUint(rec.Seq, 10), "cost", strconv.FormatUint(rec.Cost, 10),
+		"contract", rec.Contract, "fn", rec.Fn, "included", strconv.FormatInt(m.Included, 10)}
+	if res != nil {
+		attrs = append(attrs, "exec_status", res.Status.String(), "gas_used", strconv.FormatUint(res.GasUsed, 10))
+	}
 	if len(rec.ResultHash) > 0 {
 		attrs = append(attrs, "result_hash", hex.EncodeToString(rec.ResultHash), "applied", strconv.FormatBool(rec.Applied))
 	}

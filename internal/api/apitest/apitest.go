@@ -72,6 +72,7 @@ type Backend struct {
 	// blockEvents are the market's start-of-block events (tick) of the
 	// block being built, published with it.
 	blockEvents []apitype.Event
+	explore     explore // the explorer index (explorer.go)
 }
 
 type sub struct{ ch chan apitype.BlockEvents }
@@ -486,6 +487,7 @@ func (b *Backend) commit(raw [][]byte, results []apitype.TxResult) (apitype.Bloc
 		r.Index = uint32(i)
 		ev.Txs[i] = r
 	}
+	b.record(blk, blockTime(h), raw, ev.Txs, ev.Events)
 	b.publish(ev)
 	return blk, nil
 }
