@@ -189,12 +189,14 @@ func TestPortalCreateID(t *testing.T) {
 	} {
 		b.do(t, "send "+c.amount+" to "+c.to, fill(`input[name=sendto]`, c.to),
 			fill(`input[name=sendamount]`, c.amount), submit(`input[name=sendto]`))
-		b.waitText(t, "section:last-child .status.error", c.want)
+		b.waitText(t, "#send .status.error", c.want)
 	}
 	before := ktAccount(t, url, webAddr)
 	b.do(t, "send", fill(`input[name=sendto]`, alice.Address().String()),
 		fill(`input[name=sendamount]`, "1234"), submit(`input[name=sendto]`))
-	b.waitText(t, "section:last-child .status.ok", "Sent 1,234 GAS")
+	b.waitText(t, "#send .status.ok", "Sent 1,234 GAS")
+	b.waitText(t, "table.history", "sent 1,234 GAS")
+	b.waitText(t, "table.history", "faucet 100,000,000 GAS")
 	b.shot(t, "gas")
 	b.audit(t, "gas")
 	hash := b.text(t, "code[data-tx]")
@@ -401,6 +403,15 @@ func TestPortalExplorer(t *testing.T) {
 	b.shot(t, "result")
 	b.audit(t, "result")
 
+	// The contract's metrics and recent results come from the node's
+	// explorer index.
+	b.do(t, "echo metrics", chromedp.Navigate(url+"/contracts/echo"), chromedp.WaitVisible(chromedp.CSS(`figure.chart canvas`)))
+	b.waitText(t, ".metrics .totals", "1 calls, 100.0 % ok")
+	b.waitText(t, "table.recent tbody", "ok")
+	b.do(t, "logs", chromedp.Click(chromedp.CSS(`table.recent summary`)))
+	b.waitText(t, "table.recent pre.out", "")
+	b.shot(t, "contract-metrics")
+	b.audit(t, "contract metrics")
 	b.do(t, "miners", chromedp.Click(`//nav//a[text()="Miners"]`))
 	b.waitText(t, "main", "1 registered")
 	b.shot(t, "miners")

@@ -86,6 +86,55 @@ export interface IDRecord {
   location?: Location;
 }
 
+export interface AccountTx {
+  hash: string;
+  height: number;
+  index: number;
+  time: string;
+  code: number;
+  log?: string;
+  events?: Event[];
+}
+
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+  samples: number;
+}
+
+export interface StatsBucket {
+  start: number;
+  calls: number;
+  ok: number;
+  failed: number;
+  by_status?: Record<string, number>;
+  gas_used: number;
+  latency_ms: Latency;
+}
+
+export interface ContractStats {
+  name: string;
+  from: number;
+  to: number;
+  step: number;
+  buckets: StatsBucket[];
+  totals: StatsBucket;
+}
+
+export interface ContractResult {
+  request_id: string;
+  contract: string;
+  fn: string;
+  status: string;
+  exec_status?: string;
+  gas_used: number;
+  height: number;
+  included: number;
+  time: string;
+  latency_ms: number;
+}
+
 export interface Event {
   type: string;
   attributes?: Record<string, string>;
@@ -291,6 +340,12 @@ export const api = {
     call<ContractList>("/v1/contracts?" + new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][])),
   contract: (name: string) => call<Contract>(`/v1/contracts/${encodeURIComponent(name)}`),
   versions: (name: string) => call<{ versions: ContractVersion[] }>(`/v1/contracts/${encodeURIComponent(name)}/versions`),
+  history: (addr: string, before?: string) =>
+    call<{ txs: AccountTx[]; next?: string }>(`/v1/accounts/${addr}/txs?limit=20` + (before ? `&before=${before}` : "")),
+  stats: (name: string, from: number, to: number, step: number) =>
+    call<ContractStats>(`/v1/contracts/${encodeURIComponent(name)}/stats?from=${from}&to=${to}&step=${step}`),
+  contractResults: (name: string, before?: string) =>
+    call<{ results: ContractResult[]; next?: string }>(`/v1/contracts/${encodeURIComponent(name)}/results?limit=20` + (before ? `&before=${before}` : "")),
   miners: (after?: string) => call<{ miners: Miner[]; next?: string }>("/v1/miners" + (after ? `?after=${after}` : "")),
 
   // submit sends an encoded, signed tx and waits for its block. A refusal

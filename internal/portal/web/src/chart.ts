@@ -20,7 +20,7 @@ export async function timeChart(title: string, x: number[], series: Series[], su
     width: Math.max(280, Math.min(width, 820)),
     height: 200,
     legend: { show: true },
-    series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colors[i % colors.length], width: 2, spanGaps: false }))],
+    series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colors[i % colors.length], width: 2, spanGaps: false, points: { show: true, size: 5 } }))],
     axes: [{}, { size: 60 }],
   };
   const data = [x, ...series.map((s) => s.values)] as AlignedData;

@@ -5,6 +5,7 @@ import { api, blocks, type Block } from "../api";
 import { App, gas } from "../app";
 import { h, shortHex } from "../dom";
 import { addr, eventsTable, link, rows, table, when } from "../view";
+import { historyTable } from "./history";
 
 const shown = 20;
 
@@ -58,5 +59,5 @@ export async function accountPage(app: App, a: string): Promise<Node> {
   const mine = app.keys.find((k) => k.address === a);
   return h("div", {}, h("h1", {}, "Account"),
     rows([["Address", h("code", {}, a)], ["Balance", gas(acc.balance)], ["Nonce", String(acc.nonce)],
-      ...(mine ? [["Key in this browser", mine.name] as [string, string]] : [])]));
+      ...(mine ? [["Key in this browser", mine.name] as [string, string]] : [])]), historyTable(a));
 }

@@ -10,6 +10,7 @@ import { parseAmount } from "../tx";
 import { addr, link, rows, table } from "../view";
 import { inputForm } from "./schema";
 import { watchResult } from "./results";
+import { metricsSection } from "./metrics";
 
 export async function contractsPage(): Promise<Node> {
   const params = new URLSearchParams(location.search);
@@ -60,6 +61,7 @@ export async function contractPage(app: App, name: string): Promise<Node> {
       v.version + (v.yanked ? " (yanked)" : ""), link(`/blocks/${v.published}`, String(v.published)),
       v.code_size ? h("a", { href: `/v1/contracts/${c.name}@${v.version}/code`, download: `${c.name}-${v.version}.wasm` }, `${v.code_size} bytes`) : "composite",
       addr(v.publisher)])),
+    metricsSection(c.name),
     latest ? functions(app, latest) : "");
 }
 

@@ -6,17 +6,24 @@ import { App, gas } from "../app";
 import { field, form, h, replace, Status } from "../dom";
 import { parseAmount } from "../tx";
 import { checkIDName } from "./id";
+import { historyTable } from "./history";
 
 export async function gasPage(app: App): Promise<Node> {
   const k = app.need();
   const bal = h("strong", { id: "balance" });
   const draw = async () => replace(bal, gas((await app.account(k.address)).balance));
   await draw();
-  app.onChange(() => void draw().catch(() => {}));
+  let history = historyTable(k.address);
+  app.onChange(() => {
+    void draw().catch(() => {});
+    const fresh = historyTable(k.address);
+    history.replaceWith(fresh);
+    history = fresh;
+  });
   return h("div", {}, h("h1", {}, "GAS"),
     h("p", { class: "lead" }, "Balance of ", h("strong", {}, k.name), ": ", bal),
     app.status.faucet_enabled ? faucetForm(app) : "",
-    sendForm(app));
+    sendForm(app), history);
 }
 
 function faucetForm(app: App): Node {
@@ -43,7 +50,7 @@ function sendForm(app: App): Node {
   const st = new Status();
   const to = h("input", { name: "sendto", autocomplete: "off", spellcheck: "false", required: true });
   const amount = h("input", { name: "sendamount", inputmode: "numeric", required: true });
-  return h("section", { class: "card" }, h("h2", {}, "Send GAS"), form(st, async () => {
+  return h("section", { class: "card", id: "send" }, h("h2", {}, "Send GAS"), form(st, async () => {
     const t = to.value.trim().toLowerCase();
     if (t === "") throw new Error("to: an ID or a 40-hex-digit address");
     const amt = parseAmount(amount.value);
