@@ -207,6 +207,13 @@ func (r *Runtime) Close(ctx context.Context) error {
 		}
 	}
 	r.mu.Lock()
+	for _, m := range r.mods {
+		m.snapMu.Lock()
+		if m.snap != nil {
+			m.snap.cow.close()
+		}
+		m.snapMu.Unlock()
+	}
 	r.mods = nil
 	r.mu.Unlock()
 	return err
