@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/virtual-machine/vm/internal/jobs"
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 	"github.com/virtual-machine/vm/internal/vmerr"
@@ -146,7 +147,8 @@ func (a *Agent) nextNonce(ctx context.Context, slots chan struct{}) (uint64, err
 }
 
 // submit signs batch with nonce, submits it, waits for its block and
-// records each message's outcome.
+// records each message's outcome: which messages were refused comes with
+// the answer (jobs.WorkLog), or else from reading the transaction back.
 func (a *Agent) submit(ctx context.Context, nonce uint64, batch []work) {
 	msgs := make([]*txpb.Msg, len(batch))
 	for i, w := range batch {
@@ -174,7 +176,11 @@ func (a *Agent) submit(ctx context.Context, nonce uint64, batch []work) {
 	case r.Code == 0 && r.Height > 0:
 		a.txs.Add(1)
 		a.setHeight(r.Height)
-		a.settle(batch, a.refusals(ctx, r.Hash), false)
+		refused, ok := jobs.ParseWorkLog(r.Log)
+		if !ok { // a node that does not write the work log: read the events
+			refused = a.refusals(ctx, r.Hash)
+		}
+		a.settle(batch, refused, false)
 	case r.Code == 0, code == vmerr.BadNonce, code == vmerr.Timeout, code == vmerr.Unavailable, code == vmerr.Internal:
 		// Not in a block (or not known to be): send the messages again.
 		a.log.Debug("work transaction not committed", "nonce", nonce, "code", code, "log", r.Log)
