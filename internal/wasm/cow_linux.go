@@ -24,18 +24,35 @@ import (
 // still maps it always reads the snapshot.
 type cowImage struct {
 	fd       int
-	pagemap  int // /proc/self/pagemap, to find the pages a call wrote
+	pagemap  int // the Runtime's /proc/self/pagemap (not owned), to find the pages a call wrote
 	size     int // bytes, a multiple of the wasm page size
 	pageSize int
 
 	closeOnce sync.Once
 }
 
+// openPagemap opens /proc/self/pagemap for a Runtime, or returns -1 when
+// it cannot be read (then no image is copy on write).
+func openPagemap() int {
+	fd, err := unix.Open("/proc/self/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+// closePagemap closes what openPagemap returned.
+func closePagemap(fd int) {
+	if fd >= 0 {
+		_ = unix.Close(fd)
+	}
+}
+
 // newCowImage copies image into a sealed memfd, or returns nil when the
-// kernel offers no memfd or the page map cannot be read (the copying reset
-// is used then).
-func newCowImage(image []byte) *cowImage {
-	if len(image) == 0 || len(image)%os.Getpagesize() != 0 {
+// kernel offers no memfd or there is no page map (pagemap < 0): the
+// copying reset is used then.
+func newCowImage(image []byte, pagemap int) *cowImage {
+	if pagemap < 0 || len(image) == 0 || len(image)%os.Getpagesize() != 0 {
 		return nil
 	}
 	fd, err := unix.MemfdCreate("vm-snapshot", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
@@ -62,12 +79,8 @@ func newCowImage(image []byte) *cowImage {
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
 		return nil
 	}
-	pm, err := unix.Open("/proc/self/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil
-	}
 	ok = true
-	return &cowImage{fd: fd, pagemap: pm, size: len(image), pageSize: os.Getpagesize()}
+	return &cowImage{fd: fd, pagemap: pagemap, size: len(image), pageSize: os.Getpagesize()}
 }
 
 // close releases the memfd; mappings made from it stay valid.
@@ -75,10 +88,7 @@ func (c *cowImage) close() {
 	if c == nil {
 		return
 	}
-	c.closeOnce.Do(func() {
-		_ = unix.Close(c.fd)
-		_ = unix.Close(c.pagemap)
-	})
+	c.closeOnce.Do(func() { _ = unix.Close(c.fd) })
 }
 
 // instantiateCow instantiates m with its memory in a reservation and, if

@@ -8,7 +8,11 @@ import "context"
 // reset by copying the snapshot image (see cow_linux.go).
 type cowImage struct{}
 
-func newCowImage([]byte) *cowImage { return nil }
+func newCowImage([]byte, int) *cowImage { return nil }
+
+func openPagemap() int { return -1 }
+
+func closePagemap(int) {}
 
 func (c *cowImage) close() {}
 

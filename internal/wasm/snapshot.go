@@ -129,7 +129,7 @@ func (r *Runtime) buildSnapshot(ctx context.Context, m *Module, budget uint64) (
 	s.pages = mem.Size() / 65536
 	s.image = bytes.Clone(cur)
 	if r.cfg.InstancePool > 0 {
-		s.cow = newCowImage(s.image)
+		s.cow = newCowImage(s.image, r.pagemap)
 	}
 	for off := 0; off < len(cur); off += snapChunk {
 		end := min(off+snapChunk, len(cur))
