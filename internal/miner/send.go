@@ -3,6 +3,7 @@ package miner
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/virtual-machine/vm/internal/jobs"
 	"github.com/virtual-machine/vm/internal/tx"
@@ -63,6 +64,13 @@ func (a *Agent) sendLoop(ctx, sctx context.Context) {
 			}
 			size += w.size
 		}
+		// Fill the batch with what is queued, then keep it open for up to
+		// BatchLinger for more: without the wait, each message executed
+		// while slots are free went out in a transaction of its own, and a
+		// freed pipeline was spent on single-message transactions in a
+		// few milliseconds (each costing the node a signature, a nonce and
+		// a fee), leaving no slot for the results of the next block.
+		var linger <-chan time.Time
 	fill:
 		for len(carry) == 0 && len(batch) < MaxBatchMsgs {
 			var w work
@@ -73,7 +81,17 @@ func (a *Agent) sendLoop(ctx, sctx context.Context) {
 				case w = <-a.urgent:
 				case w = <-a.outbox:
 				default:
-					break fill
+					if linger == nil {
+						linger = time.After(BatchLinger)
+					}
+					select {
+					case w = <-a.urgent:
+					case w = <-a.outbox:
+					case <-linger:
+						break fill
+					case <-ctx.Done():
+						break fill
+					}
 				}
 			}
 			if size+w.size > MaxBatchBytes {
