@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,4 +128,31 @@ func compileHello(b *testing.B, em engineMod) *wasm.Module {
 		b.Fatal(err)
 	}
 	return m
+}
+
+// BenchmarkCreateParallel runs creates of fresh names from two goroutines
+// at once, like the miner's two execution slots: the pooled instances'
+// resets then compete for memory bandwidth and, had they used page
+// faults or madvise, for the other core (TLB shootdowns).
+func BenchmarkCreateParallel(b *testing.B) {
+	ctx := context.Background()
+	em := shared.engines[0]
+	acct := newAccount(b, 1)
+	var n atomic.Int64
+	b.SetParallelism(1)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		st := &wasm.MemState{}
+		for pb.Next() {
+			i := n.Add(1)
+			res, err := em.rt.Call(ctx, em.mod, wasm.Request{
+				Fn: idchain.FnCreate, Input: []byte(`{"name":"user` + strconv.FormatInt(i, 10) + `","pubkey":"` + acct.pub + `"}`),
+				GasLimit: gasLimit, Caller: acct.addr, Contract: idchain.Contract, Height: 2, State: st,
+			})
+			if err != nil || res.Status != wasm.StatusOK {
+				b.Errorf("create: %v %v", res, err)
+				return
+			}
+		}
+	})
 }

@@ -97,7 +97,7 @@ func newBenchCallsCmd(g *globals) *cobra.Command {
 	f.Uint32Var(&spec.Quorum, "quorum", 1, "quorum q of each call")
 	f.Uint64Var(&spec.Reward, "reward", 10, "reward of each call")
 	f.Uint64Var(&spec.GasLimit, "gas", 100_000, "gas limit of each call")
-	f.StringVar(&profile, "cpuprofile", "", "write this process's CPU profile (node, miners and load generator) to this file")
+	f.StringVar(&profile, "cpuprofile", "", "write this process's CPU profile (node, miners and load generator) during the calls to this file")
 	f.StringVar(&memProf, "memprofile", "", "write this process's allocation profile (since start; node, miners and load generator) to this file")
 	f.DurationVar(&wait, "wait", 2*time.Minute, "after the last submission, how long to wait for results")
 	return cmd
@@ -120,14 +120,7 @@ func (g *globals) runBench(ctx context.Context, r benchRun, text func(w io.Write
 	if r.miners < 1 || r.capacity < 1 {
 		return fmt.Errorf("--miners and --capacity must be at least 1")
 	}
-	if r.profile != "" {
-		stop, err := startCPUProfile(r.profile)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-	rep, err := g.benchCalls(ctx, r.cfg, r.spec, r.miners, r.capacity, r.wait, r.ids)
+	rep, err := g.benchCalls(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -144,7 +137,10 @@ func (g *globals) runBench(ctx context.Context, r benchRun, text func(w io.Write
 }
 
 // benchCalls runs the baseline and the calls against one in-process devnet.
-func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.CallSpec, nMiners, capacity int, wait time.Duration, ids bool) (benchCallsReport, error) {
+// The CPU profile (r.profile) covers the calls only: not the start, the
+// baseline or the warm-up (which compiles the IDChain).
+func (g *globals) benchCalls(ctx context.Context, r benchRun) (benchCallsReport, error) {
+	cfg, spec, nMiners, capacity, wait, ids := r.cfg, r.spec, r.miners, r.capacity, r.wait, r.ids
 	rep := benchCallsReport{Miners: nMiners, Capacity: capacity, Spec: spec}
 	keys := bench.Keys(cfg.Accounts + nMiners + 1)
 	reqKeys, minerKeys, deployer := keys[:cfg.Accounts], keys[cfg.Accounts:cfg.Accounts+nMiners], keys[len(keys)-1]
@@ -236,7 +232,17 @@ func (g *globals) benchCalls(ctx context.Context, cfg bench.Config, spec bench.C
 	if err != nil {
 		return rep, err
 	}
-	if rep.Calls, err = bench.RunCalls(ctx, c, plan, wait); err != nil {
+	if r.profile != "" {
+		stop, err := startCPUProfile(r.profile)
+		if err != nil {
+			return rep, err
+		}
+		rep.Calls, err = bench.RunCalls(ctx, c, plan, wait)
+		stop()
+		if err != nil {
+			return rep, err
+		}
+	} else if rep.Calls, err = bench.RunCalls(ctx, c, plan, wait); err != nil {
 		return rep, err
 	}
 	for _, a := range agents {

@@ -65,7 +65,7 @@ func newBenchIDsCmd(g *globals) *cobra.Command {
 	f.Float64Var(&cfg.Rate, "rate", 0, "pace the creations to about this many per second (0 = as fast as answers come)")
 	f.IntVar(&miners, "miners", 1, "miner agents to run in this process")
 	f.IntVar(&capacity, "capacity", runtime.NumCPU(), "each miner's capacity (requests executed at once)")
-	f.StringVar(&profile, "cpuprofile", "", "write this process's CPU profile to this file")
+	f.StringVar(&profile, "cpuprofile", "", "write this process's CPU profile during the creations to this file")
 	f.DurationVar(&wait, "wait", 2*time.Minute, "after the last submission, how long to wait for results")
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/jobs"
 	"github.com/virtual-machine/vm/internal/registry"
 	"github.com/virtual-machine/vm/internal/state"
 	"github.com/virtual-machine/vm/internal/tx"
@@ -81,6 +82,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 			failed++
 		}
 		results[i] = txResult(err, events)
+		if err == nil && workOnly(d.s.Body) {
+			results[i].Log = jobs.WorkLog(refusedIndexes(events))
+		}
 	}
 	hash, err := b.flush()
 	if err != nil {

@@ -96,7 +96,7 @@ func (b *block) applyWork(s *tx.Signed, events []abcitypes.Event) ([]abcitypes.E
 			if lostRace(err) {
 				races++
 			}
-			events = append(events, event("work_refused", "index", strconv.Itoa(i),
+			events = append(events, event(eventWorkRefused, "index", strconv.Itoa(i),
 				"code", strconv.Itoa(int(vmerr.KindOf(err))), "error", err.Error()))
 			continue
 		}
@@ -108,6 +108,29 @@ func (b *block) applyWork(s *tx.Signed, events []abcitypes.Event) ([]abcitypes.E
 	}
 	return events, nil
 }
+
+// refusedIndexes returns the message indexes of the "work_refused" events
+// of a work-only transaction, in event order (increasing).
+func refusedIndexes(events []abcitypes.Event) []int {
+	var out []int
+	for _, e := range events {
+		if e.Type != eventWorkRefused {
+			continue
+		}
+		for _, a := range e.Attributes {
+			if a.Key == "index" {
+				if n, err := strconv.Atoi(a.Value); err == nil {
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// eventWorkRefused reports a work message the market refused in a
+// work-only transaction (applyWork).
+const eventWorkRefused = "work_refused"
 
 // lostRace reports whether a work message was refused only because other
 // miners or the clock got there first: the commit or reveal phase closed,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/virtual-machine/vm/internal/bench"
 	"github.com/virtual-machine/vm/internal/crypto"
+	"github.com/virtual-machine/vm/internal/jobs"
 	"github.com/virtual-machine/vm/internal/ledger"
 	"github.com/virtual-machine/vm/internal/market"
 	"github.com/virtual-machine/vm/internal/state"
@@ -300,6 +301,8 @@ func (n *marketNet) raced(id [32]byte, rs []refusal) {
 			n.t.Errorf("%s: code %d (%s), want a committed tx", r.name, res.Code, res.Log)
 		case eventAttr(res, "work_refused", "code") != strconv.Itoa(int(r.code)):
 			n.t.Errorf("%s: work_refused code %q, want %d", r.name, eventAttr(res, "work_refused", "code"), r.code)
+		case res.Log != jobs.WorkLog([]int{0}):
+			n.t.Errorf("%s: log %q, want %q", r.name, res.Log, jobs.WorkLog([]int{0}))
 		case after.Nonce != before.Nonce+1 || before.Balance-after.Balance != s.Body.Fee:
 			n.t.Errorf("%s: nonce %d→%d balance %d→%d, want the nonce and the fee %d consumed", r.name,
 				before.Nonce, after.Nonce, before.Balance, after.Balance, s.Body.Fee)
@@ -348,7 +351,7 @@ func TestMarketStaleReads(t *testing.T) {
 	}
 	n.ok(n.miners[0], resultMsg(id1, out1, n.start(id1)))
 	_, r := n.submit(n.miners[1], resultMsg(id2, out2, n.start(id2)))
-	if r.Code != 0 || !hasEvent(r, "request_reopened") {
+	if r.Code != 0 || !hasEvent(r, "request_reopened") || r.Log != jobs.WorkLog(nil) {
 		t.Fatalf("stale result: code %d %s %v", r.Code, r.Log, r.Events)
 	}
 	if n.result(id2) != nil || n.request(id2).Round != 2 {
@@ -433,7 +436,7 @@ func TestMarketBadInput(t *testing.T) {
 	n.refused([]refusal{{"gas above the limit", n.miners[0], resultMsg(id, overGas, n.start(id)), vmerr.Invalid}})
 	// A batch of work messages applies the good ones and reports the rest.
 	_, res := n.submit(n.miners[0], resultMsg(unknown, out, n.start(unknown)), resultMsg(id, out, n.start(id)))
-	if res.Code != 0 || !hasEvent(res, "work_refused") || n.result(id) == nil {
+	if res.Code != 0 || !hasEvent(res, "work_refused") || n.result(id) == nil || res.Log != jobs.WorkLog([]int{0}) {
 		t.Fatalf("work batch: code %d %s", res.Code, res.Log)
 	}
 }

@@ -39,6 +39,9 @@ const (
 	MaxBatchBytes = 48 << 10
 	// DefaultPipeline is how many work transactions are in flight at once.
 	DefaultPipeline = 32
+	// BatchLinger is how long a work transaction that is not full waits
+	// for more messages before it is signed and sent.
+	BatchLinger = 5 * time.Millisecond
 	// DefaultBacklogPerSlot times Capacity is how many taken offers may
 	// wait for a free execution slot.
 	DefaultBacklogPerSlot = 4096

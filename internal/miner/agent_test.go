@@ -252,6 +252,31 @@ func TestAgentBatches(t *testing.T) {
 	}
 }
 
+// TestAgentBatchesWithFreeSlots: with the default pipeline (slots free),
+// results executed within BatchLinger of each other still share a
+// transaction instead of taking one each.
+func TestAgentBatchesWithFreeSlots(t *testing.T) {
+	if raceEnabled {
+		t.Skip("hello runs in the interpreter under -race: too slow for the timing")
+	}
+	n := startNet(t)
+	a := n.agent(1, func(c *miner.Config) { c.Capacity = 1 })
+	n.deploy("hello", example(t, "hello"))
+	const count = 40
+	ids := n.request("hello", count, 1, 1, 100)
+	for _, id := range ids {
+		if r := n.result(id); r.Status != "settled" {
+			t.Fatalf("result %+v", r)
+		}
+	}
+	eventually(t, func() bool { return a.Stats().Results == count })
+	s := a.Stats()
+	t.Logf("%d results in %d transactions", count, s.Txs)
+	if s.Results != count || s.Txs > count/4 {
+		t.Fatalf("stats %+v: want %d results in at most %d txs", s, count, count/4)
+	}
+}
+
 // TestAgentReplicas: three agents seal and reveal; with quorum 3 all three
 // agree and are paid; with quorum 2 the request settles on two agreeing
 // agents.

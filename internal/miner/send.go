@@ -3,7 +3,9 @@ package miner
 import (
 	"context"
 	"strconv"
+	"time"
 
+	"github.com/virtual-machine/vm/internal/jobs"
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
 	"github.com/virtual-machine/vm/internal/vmerr"
@@ -62,6 +64,13 @@ func (a *Agent) sendLoop(ctx, sctx context.Context) {
 			}
 			size += w.size
 		}
+		// Fill the batch with what is queued, then keep it open for up to
+		// BatchLinger for more: without the wait, each message executed
+		// while slots are free went out in a transaction of its own, and a
+		// freed pipeline was spent on single-message transactions in a
+		// few milliseconds (each costing the node a signature, a nonce and
+		// a fee), leaving no slot for the results of the next block.
+		var linger <-chan time.Time
 	fill:
 		for len(carry) == 0 && len(batch) < MaxBatchMsgs {
 			var w work
@@ -72,7 +81,17 @@ func (a *Agent) sendLoop(ctx, sctx context.Context) {
 				case w = <-a.urgent:
 				case w = <-a.outbox:
 				default:
-					break fill
+					if linger == nil {
+						linger = time.After(BatchLinger)
+					}
+					select {
+					case w = <-a.urgent:
+					case w = <-a.outbox:
+					case <-linger:
+						break fill
+					case <-ctx.Done():
+						break fill
+					}
 				}
 			}
 			if size+w.size > MaxBatchBytes {
@@ -146,7 +165,8 @@ func (a *Agent) nextNonce(ctx context.Context, slots chan struct{}) (uint64, err
 }
 
 // submit signs batch with nonce, submits it, waits for its block and
-// records each message's outcome.
+// records each message's outcome: which messages were refused comes with
+// the answer (jobs.WorkLog), or else from reading the transaction back.
 func (a *Agent) submit(ctx context.Context, nonce uint64, batch []work) {
 	msgs := make([]*txpb.Msg, len(batch))
 	for i, w := range batch {
@@ -174,7 +194,11 @@ func (a *Agent) submit(ctx context.Context, nonce uint64, batch []work) {
 	case r.Code == 0 && r.Height > 0:
 		a.txs.Add(1)
 		a.setHeight(r.Height)
-		a.settle(batch, a.refusals(ctx, r.Hash), false)
+		refused, ok := jobs.ParseWorkLog(r.Log)
+		if !ok { // a node that does not write the work log: read the events
+			refused = a.refusals(ctx, r.Hash)
+		}
+		a.settle(batch, refused, false)
 	case r.Code == 0, code == vmerr.BadNonce, code == vmerr.Timeout, code == vmerr.Unavailable, code == vmerr.Internal:
 		// Not in a block (or not known to be): send the messages again.
 		a.log.Debug("work transaction not committed", "nonce", nonce, "code", code, "log", r.Log)

@@ -186,6 +186,7 @@ func (r *Runtime) instantiate(ctx context.Context, m *Module) (*instance, error)
 type instance struct {
 	api.Module
 	fns map[string]api.Function
+	cow *cowMemory // the copy-on-write memory mapping the snapshot image, or nil
 }
 
 // function returns the exported function name, or nil.

@@ -133,6 +133,9 @@ type Runtime struct {
 
 	mu   sync.Mutex
 	mods map[[32]byte]*Module
+
+	pagemap     int // /proc/self/pagemap for copy-on-write resets (Linux); -1: none. Set by New only
+	pagemapOnce sync.Once
 }
 
 // Module is a compiled contract. Modules are cached by the SHA-256 of their
@@ -180,7 +183,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	rc = rc.WithCoreFeatures(meter.Features).
 		WithMemoryLimitPages(cfg.MaxMemoryPages).
 		WithCloseOnContextDone(cfg.CloseOnContextDone)
-	r := &Runtime{cfg: cfg, mods: make(map[[32]byte]*Module), modCfg: moduleConfig()}
+	r := &Runtime{cfg: cfg, mods: make(map[[32]byte]*Module), modCfg: moduleConfig(), pagemap: -1}
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
@@ -190,6 +193,9 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		rc = rc.WithCompilationCache(cache)
 	}
 	r.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	if cfg.InstancePool > 0 {
+		r.pagemap = openPagemap()
+	}
 	if err := r.instantiateHost(ctx); err != nil {
 		_ = r.Close(ctx)
 		return nil, vmerr.E("wasm.new", vmerr.Internal, "host modules: %w", err)
@@ -207,8 +213,16 @@ func (r *Runtime) Close(ctx context.Context) error {
 		}
 	}
 	r.mu.Lock()
+	for _, m := range r.mods {
+		m.snapMu.Lock()
+		if m.snap != nil {
+			m.snap.cow.close()
+		}
+		m.snapMu.Unlock()
+	}
 	r.mods = nil
 	r.mu.Unlock()
+	r.pagemapOnce.Do(func() { closePagemap(r.pagemap) })
 	return err
 }
 

@@ -29,6 +29,7 @@ type snapshot struct {
 	msg     string
 	pages   uint32
 	image   []byte     // the whole memory, to reset a reused instance
+	cow     *cowImage  // image in a sealed memfd for copy-on-write instances; nil: copy
 	chunks  []memChunk // what differs from a fresh instance's memory
 	globals []uint64   // values of Module.globals, same order
 }
@@ -127,6 +128,9 @@ func (r *Runtime) buildSnapshot(ctx context.Context, m *Module, budget uint64) (
 	}
 	s.pages = mem.Size() / 65536
 	s.image = bytes.Clone(cur)
+	if r.cfg.InstancePool > 0 {
+		s.cow = newCowImage(s.image, r.pagemap)
+	}
 	for off := 0; off < len(cur); off += snapChunk {
 		end := min(off+snapChunk, len(cur))
 		c := cur[off:end]
@@ -165,10 +169,18 @@ func (r *Runtime) restore(ctx context.Context, m *Module, s *snapshot) (*instanc
 		_ = inst.Close(ctx)
 	default:
 	}
-	inst, err := r.instantiate(ctx, m)
+	var inst *instance
+	var cow *cowMemory
+	var err error
+	if s.cow != nil {
+		inst, cow, err = r.instantiateCow(ctx, m, s.cow)
+	} else {
+		inst, err = r.instantiate(ctx, m)
+	}
 	if err != nil {
 		return nil, vmerr.E("wasm.restore", vmerr.Internal, "%w", err)
 	}
+	inst.cow = cow
 	fail := func(msg string) (*instance, error) {
 		_ = inst.Close(ctx)
 		return nil, vmerr.E("wasm.restore", vmerr.Internal, "%s", msg)
@@ -179,8 +191,9 @@ func (r *Runtime) restore(ctx context.Context, m *Module, s *snapshot) (*instanc
 				return fail("cannot grow memory to the snapshot's size")
 			}
 		}
+		// A copy-on-write memory already reads as the image.
 		for _, c := range s.chunks {
-			if !mem.Write(c.off, c.data) {
+			if inst.cow == nil && !mem.Write(c.off, c.data) {
 				return fail("snapshot chunk out of range")
 			}
 		}
@@ -210,7 +223,14 @@ func isZero(b []byte) bool {
 // trace of the previous call.
 func (r *Runtime) reset(inst *instance, m *Module, s *snapshot) error {
 	if mem := memoryOf(inst); mem != nil {
-		if mem.Size() != uint32(len(s.image)) || !mem.Write(0, s.image) {
+		switch {
+		case mem.Size() != uint32(len(s.image)):
+			return vmerr.E("wasm.reset", vmerr.Internal, "memory does not match the snapshot")
+		case inst.cow != nil:
+			if err := inst.cow.reset(s.image); err != nil {
+				return vmerr.E("wasm.reset", vmerr.Internal, "restore written pages: %v", err)
+			}
+		case !mem.Write(0, s.image):
 			return vmerr.E("wasm.reset", vmerr.Internal, "memory does not match the snapshot")
 		}
 	}
