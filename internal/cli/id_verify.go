@@ -26,6 +26,9 @@ type idVerifyView struct {
 	Record   string `json:"record,omitempty"` // the record's key, for a record's location
 	Present  bool   `json:"present"`
 	AppHash  string `json:"app_hash"`
+	// Trusted is the hex validator-set hash of the genesis trusted: the
+	// value the portal's Verify shows as the genesis it pinned.
+	Trusted string `json:"trusted_validators_hash"`
 }
 
 func newIDVerifyCmd(g *globals) *cobra.Command {
@@ -64,6 +67,7 @@ func newIDVerifyCmd(g *globals) *cobra.Command {
 				return err
 			}
 			view.Verified = true
+			view.Trusted = hex.EncodeToString(trust.Validators.Hash())
 			return g.print(view, func(w io.Writer) {
 				what := "id " + view.ID
 				if view.Record != "" {
@@ -73,7 +77,8 @@ func newIDVerifyCmd(g *globals) *cobra.Command {
 				if !view.Present {
 					state = "absent"
 				}
-				fmt.Fprintf(w, "verified: %s is %s on %s at height %d (app hash %s)\n", what, state, view.ChainID, view.Height, view.AppHash)
+				fmt.Fprintf(w, "verified: %s is %s on %s at height %d (app hash %s)\ntrusted genesis validators: %s\n",
+					what, state, view.ChainID, view.Height, view.AppHash, view.Trusted)
 			})
 		},
 	}

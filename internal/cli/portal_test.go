@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/virtual-machine/vm/internal/apitype"
 	"github.com/virtual-machine/vm/internal/cli"
+	"github.com/virtual-machine/vm/internal/client"
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/tx"
 	"github.com/virtual-machine/vm/internal/tx/txpb"
@@ -150,8 +152,17 @@ func TestPortalCreateID(t *testing.T) {
 	if err := os.WriteFile(locPath, b.download(t, "webada-location.json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if r := ktRun(t, home, "--node", url, "id", "verify", locPath); r.code != 0 {
+	r := ktRun(t, home, "--node", url, "id", "verify", locPath)
+	if r.code != 0 {
 		t.Fatalf("vm id verify of the portal's location file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The CLI names the genesis it trusts by the hash the portal pins.
+	gen, err := client.New(url).Genesis(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.stdout, "trusted genesis validators: "+gen.Hash) {
+		t.Errorf("vm id verify printed %q; want the genesis hash %s", r.stdout, gen.Hash)
 	}
 
 	// Export the browser's key; the CLI imports it.

@@ -100,12 +100,7 @@ func (o overHTTP) Commit(ctx context.Context, height int64) (apitype.Commit, err
 	return o.c.Commit(ctx, height)
 }
 
-// Genesis is not reached over HTTP here: internal/client has no Genesis
-// call yet (GET /v1/genesis is tested in internal/api and by the portal's
-// browser tests), and no conformance suite asks for it.
-func (o overHTTP) Genesis(context.Context) (apitype.Genesis, error) {
-	return apitype.Genesis{}, vmerr.E("apitest.over_http", vmerr.Unavailable, "internal/client has no Genesis call")
-}
+func (o overHTTP) Genesis(ctx context.Context) (apitype.Genesis, error) { return o.c.Genesis(ctx) }
 
 func (o overHTTP) Tx(ctx context.Context, hash tx.Hash) (apitype.Tx, error) { return o.c.Tx(ctx, hash) }
 
