@@ -192,3 +192,48 @@ func (o overHTTP) ContractCode(ctx context.Context, name, rng string, metered bo
 	code, v, err := o.c.ContractCode(ctx, name, rng, metered)
 	return v, code, err
 }
+
+// everywhere runs a conformance suite on the fake (configured by cfg),
+// on the fake through the API server and the client, and on a real
+// devnet node through its API (skipped with -short).
+func everywhere(t *testing.T, cfg apitest.Config, suite func(*testing.T, api.Backend, crypto.PrivKey)) {
+	t.Run("fake", func(t *testing.T) {
+		b, err := apitest.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		suite(t, b, fundedKey(t, b, 1_000_000))
+	})
+	t.Run("fake over HTTP", func(t *testing.T) {
+		b, err := apitest.New(apitest.Config{Faucet: true, MinFee: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		srv := api.New(b, api.Options{})
+		ts := httptest.NewServer(srv.Handler())
+		defer ts.Close()
+		defer srv.Close()
+		suite(t, overHTTP{client.New(ts.URL)}, fundedKey(t, b, 1_000_000))
+	})
+	t.Run("node", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("starts a node")
+		}
+		env := nodetest.Start(t)
+		suite(t, overHTTP{env.Client}, env.Key)
+	})
+}
+
+func TestMarketConformance(t *testing.T) {
+	everywhere(t, apitest.Config{Faucet: true, MinFee: 3, DeployFeePerKiB: 2}, apitest.MarketConformance)
+}
+
+func TestMinerConformance(t *testing.T) {
+	everywhere(t, apitest.Config{Faucet: true, MinFee: 3}, apitest.MinerConformance)
+}
+
+func TestExplorerConformance(t *testing.T) {
+	everywhere(t, apitest.Config{Faucet: true, MinFee: 3, DeployFeePerKiB: 2}, apitest.ExplorerConformance)
+}
