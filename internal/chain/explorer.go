@@ -380,15 +380,9 @@ func (n *Node) ContractResults(_ context.Context, name string, q apitype.ResultQ
 	if err := n.ready(op); err != nil {
 		return apitype.ContractResultList{}, err
 	}
-	if err := contract.ValidName(name); err != nil {
-		return apitype.ContractResultList{}, vmerr.E(op, vmerr.Invalid, "%w", err)
-	}
-	limit, err := explorer.PageLimit(op, q.Limit)
+	limit, err := explorer.ResultsQuery(op, name, q)
 	if err != nil {
 		return apitype.ContractResultList{}, err
-	}
-	if q.BeforeHeight < 0 {
-		return apitype.ContractResultList{}, vmerr.E(op, vmerr.Invalid, "before height %d is negative", q.BeforeHeight)
 	}
 	start := nameKey(prefixResult, name)
 	end := prefixEnd(start)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/virtual-machine/vm/internal/apitype"
+	"github.com/virtual-machine/vm/internal/contract"
 	"github.com/virtual-machine/vm/internal/vmerr"
 )
 
@@ -133,6 +134,22 @@ func PageLimit(op string, n int) (int, error) {
 		return 0, vmerr.E(op, vmerr.Invalid, "limit %d: want 1 to %d", n, MaxLimit)
 	}
 	return n, nil
+}
+
+// ResultsQuery checks a contract results query (name, page size,
+// cursor) and returns the page size. Errors: Invalid.
+func ResultsQuery(op, name string, q apitype.ResultQuery) (int, error) {
+	if err := contract.ValidName(name); err != nil {
+		return 0, vmerr.E(op, vmerr.Invalid, "%w", err)
+	}
+	limit, err := PageLimit(op, q.Limit)
+	if err != nil {
+		return 0, err
+	}
+	if q.BeforeHeight < 0 {
+		return 0, vmerr.E(op, vmerr.Invalid, "before height %d is negative", q.BeforeHeight)
+	}
+	return limit, nil
 }
 
 // ParseCursor parses a "before" cursor "A:B" (height:index of a history

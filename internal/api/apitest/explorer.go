@@ -159,15 +159,9 @@ func (b *Backend) ContractResults(ctx context.Context, name string, q apitype.Re
 	if err := b.check(ctx); err != nil {
 		return apitype.ContractResultList{}, err
 	}
-	if err := contract.ValidName(name); err != nil {
-		return apitype.ContractResultList{}, vmerr.E(op, vmerr.Invalid, "%w", err)
-	}
-	limit, err := explorer.PageLimit(op, q.Limit)
+	limit, err := explorer.ResultsQuery(op, name, q)
 	if err != nil {
 		return apitype.ContractResultList{}, err
-	}
-	if q.BeforeHeight < 0 {
-		return apitype.ContractResultList{}, vmerr.E(op, vmerr.Invalid, "before height %d is negative", q.BeforeHeight)
 	}
 	out := apitype.ContractResultList{Name: name, Results: []apitype.ContractResult{}}
 	rs := b.explore.results[name]
