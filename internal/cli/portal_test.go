@@ -397,6 +397,8 @@ func TestPortalExplorer(t *testing.T) {
 	b.shot(t, "contracts")
 	b.audit(t, "contracts")
 	b.do(t, "open echo", chromedp.Click(chromedp.CSS(`article[data-contract="echo"] h2 a`)), chromedp.WaitVisible(chromedp.CSS(`section[data-fn="echo"]`)))
+	b.do(t, "interface", chromedp.Click(chromedp.CSS(`details.interface summary`)))
+	b.waitText(t, "details.interface pre", `"minLength": 2`)
 	for _, c := range []struct{ msg, want string }{{"", "msg: required"}, {"x", "msg: at least 2 characters"}} {
 		b.do(t, "call with "+c.msg, fill(`input[name=echo-msg]`, c.msg), submit(`input[name=echo-msg]`))
 		b.waitText(t, `section[data-fn="echo"] .status.error`, c.want)

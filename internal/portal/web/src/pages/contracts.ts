@@ -69,6 +69,8 @@ function functions(app: App, v: ContractVersion): Child {
   const fns: FunctionSpec[] = v.interface?.functions ?? (v.exports ?? []).filter((e) => !e.startsWith("_")).map((name) => ({ name }));
   if (fns.length === 0) return h("p", { class: "muted" }, "This version declares no functions.");
   return h("section", {}, h("h2", {}, "Call it"),
+    v.interface ? h("details", { class: "interface" }, h("summary", {}, "Interface (JSON)"),
+      h("pre", { class: "out" }, JSON.stringify(v.interface, null, 2))) : "",
     h("p", { class: "muted" }, `Calls run ${v.name}@${v.version}. The input is checked against the function's schema here and by the chain.`),
     ...fns.map((f) => callForm(app, v, f)));
 }
