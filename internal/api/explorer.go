@@ -28,6 +28,9 @@ type ExplorerBackend interface {
 	// q's cursor when set, at most q.Limit (0 = 20, max 100); Next is set
 	// when more may follow.
 	ContractResults(ctx context.Context, name string, q apitype.ResultQuery) (apitype.ContractResultList, error)
+	// MinerStats aggregates the results miner addr was paid for (its
+	// jobs) per step over q's window; Name is the address.
+	MinerStats(ctx context.Context, addr crypto.Address, q apitype.StatsQuery) (apitype.ContractStats, error)
 }
 
 // getAccountTxs is GET /v1/accounts/{addr}/txs?before=H:I&limit=N.
@@ -71,6 +74,43 @@ func (s *Server) getContractStats(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	sq, err := statsQuery(op, r)
+	if err != nil {
+		return err
+	}
+	st, err := s.b.ContractStats(r.Context(), name, sq)
+	return writeStats(w, st, err)
+}
+
+// getMinerStats is GET /v1/miners/{id}/stats?from=&to=&step=: the jobs
+// a miner was paid for, as getContractStats counts a contract's calls.
+func (s *Server) getMinerStats(w http.ResponseWriter, r *http.Request) error {
+	const op = "api.miner_stats"
+	addr, err := crypto.ParseAddress(r.PathValue("id"))
+	if err != nil {
+		return vmerr.Wrap(op, vmerr.Invalid, err)
+	}
+	sq, err := statsQuery(op, r)
+	if err != nil {
+		return err
+	}
+	st, err := s.b.MinerStats(r.Context(), addr, sq)
+	return writeStats(w, st, err)
+}
+
+func writeStats(w http.ResponseWriter, st apitype.ContractStats, err error) error {
+	if err != nil {
+		return err
+	}
+	if st.Buckets == nil {
+		st.Buckets = []apitype.StatsBucket{}
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// statsQuery reads ?from=&to=&step= (unix seconds; step a multiple of 60).
+func statsQuery(op string, r *http.Request) (apitype.StatsQuery, error) {
 	q := r.URL.Query()
 	var sq apitype.StatsQuery
 	for _, p := range [...]struct {
@@ -87,19 +127,11 @@ func (s *Server) getContractStats(w http.ResponseWriter, r *http.Request) error 
 			if p.key == "step" {
 				what = "seconds, a multiple of 60"
 			}
-			return vmerr.E(op, vmerr.Invalid, "%s=%q: want a positive integer (%s)", p.key, v, what)
+			return sq, vmerr.E(op, vmerr.Invalid, "%s=%q: want a positive integer (%s)", p.key, v, what)
 		}
 		*p.dst = n
 	}
-	st, err := s.b.ContractStats(r.Context(), name, sq)
-	if err != nil {
-		return err
-	}
-	if st.Buckets == nil {
-		st.Buckets = []apitype.StatsBucket{}
-	}
-	writeJSON(w, http.StatusOK, st)
-	return nil
+	return sq, nil
 }
 
 // getContractResults is GET /v1/contracts/{name}/results?before=H:SEQ&limit=N.

@@ -51,6 +51,7 @@ func (s *Server) table() []route {
 		{"GET", "/v1/contracts/{name}/results", s.getContractResults},
 		{"GET", "/v1/miners", s.listMiners},
 		{"GET", "/v1/miners/{id}", s.getMiner},
+		{"GET", "/v1/miners/{id}/stats", s.getMinerStats},
 		{"GET", "/v1/requests", s.listRequests},
 		{"GET", "/v1/requests/{id}", s.getRequest},
 		{"GET", "/v1/results/{id}", s.getResult},

@@ -134,13 +134,15 @@ func (x *index) explore(batch dbm.Batch, h int64, blk *cmttypes.Block, resp *abc
 			if deltas == nil {
 				deltas = map[string]*explorer.Stats{}
 			}
-			d := deltas[r.Name]
-			if d == nil {
-				d = &explorer.Stats{}
-				deltas[r.Name] = d
-				names = append(names, r.Name)
+			for _, key := range append([]string{r.Name}, minerKeys(r.Miners)...) {
+				d := deltas[key]
+				if d == nil {
+					d = &explorer.Stats{}
+					deltas[key] = d
+					names = append(names, key)
+				}
+				d.Add(r, latency, known)
 			}
-			d.Add(r, latency, known)
 			row := apitype.ContractResult{RequestID: r.ID, Contract: r.Name + "@" + r.Version, Fn: r.Fn, Status: r.Status,
 				ExecStatus: r.ExecStatus, GasUsed: r.GasUsed, Seq: r.Seq, Height: h, Included: r.Included,
 				Time: blk.Time.UTC().Format(time.RFC3339Nano), LatencyMS: -1}
@@ -342,6 +344,24 @@ func (n *Node) ContractStats(_ context.Context, name string, q apitype.StatsQuer
 	if err := contract.ValidName(name); err != nil {
 		return apitype.ContractStats{}, vmerr.E(op, vmerr.Invalid, "%w", err)
 	}
+	return n.stats(op, name, q)
+}
+
+// MinerStats returns the jobs miner addr was paid for in the window q,
+// per step, with totals, as ContractStats counts calls; Name is the
+// address. Errors: Invalid (window), Unavailable.
+func (n *Node) MinerStats(_ context.Context, addr crypto.Address, q apitype.StatsQuery) (apitype.ContractStats, error) {
+	const op = "chain.miner_stats"
+	if err := n.ready(op); err != nil {
+		return apitype.ContractStats{}, err
+	}
+	st, err := n.stats(op, explorer.MinerKey(addr.String()), q)
+	st.Name = addr.String()
+	return st, err
+}
+
+// stats reads the minute stats kept under name over q's window.
+func (n *Node) stats(op, name string, q apitype.StatsQuery) (apitype.ContractStats, error) {
 	var latest int64
 	if v, err := n.idx.db.Get(heightKey(prefixTime, n.idx.height())); err != nil {
 		return apitype.ContractStats{}, vmerr.Wrap(op, vmerr.Internal, err)
@@ -507,4 +527,13 @@ func addOnce(s []crypto.Address, a crypto.Address) []crypto.Address {
 		}
 	}
 	return append(s, a)
+}
+
+// minerKeys are the stats names of the miners paid for a result.
+func minerKeys(miners []string) []string {
+	out := make([]string, len(miners))
+	for i, m := range miners {
+		out[i] = explorer.MinerKey(m)
+	}
+	return out
 }

@@ -429,6 +429,10 @@ func TestPortalExplorer(t *testing.T) {
 	b.waitText(t, "main", "1 registered")
 	b.shot(t, "miners")
 	b.audit(t, "miners")
+	b.do(t, "a miner", chromedp.Click(chromedp.CSS(`main table tbody a`)), chromedp.WaitVisible(chromedp.CSS(`figure.chart canvas`)))
+	b.waitText(t, ".metrics .totals", "2 jobs, 100.0 % ok")
+	b.shot(t, "miner")
+	b.audit(t, "miner")
 
 	b.do(t, "blocks", chromedp.Click(`//nav//a[text()="Blocks"]`), chromedp.WaitVisible(chromedp.CSS(`#blocks tbody tr`)))
 	first := b.text(t, "#blocks tbody tr td")

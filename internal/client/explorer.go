@@ -48,6 +48,20 @@ func NextTxQuery(q apitype.TxQuery, l apitype.TxList) (apitype.TxQuery, bool) {
 // Errors: Invalid for a bad name or window (step not a multiple of 60,
 // from not before to, more than 1,440 buckets).
 func (c *Client) ContractStats(ctx context.Context, name string, q apitype.StatsQuery) (apitype.ContractStats, error) {
+	var st apitype.ContractStats
+	return st, c.do(ctx, c.timeout, "client.contract_stats", http.MethodGet,
+		withQuery("/v1/contracts/"+url.PathEscape(name)+"/stats", statsValues(q)), nil, &st)
+}
+
+// MinerStats returns the jobs miner addr was paid for, per step over q's
+// window: GET /v1/miners/{addr}/stats (see ContractStats).
+func (c *Client) MinerStats(ctx context.Context, addr crypto.Address, q apitype.StatsQuery) (apitype.ContractStats, error) {
+	var st apitype.ContractStats
+	return st, c.do(ctx, c.timeout, "client.miner_stats", http.MethodGet,
+		withQuery("/v1/miners/"+addr.String()+"/stats", statsValues(q)), nil, &st)
+}
+
+func statsValues(q apitype.StatsQuery) url.Values {
 	v := url.Values{}
 	for _, p := range [...]struct {
 		key string
@@ -57,9 +71,7 @@ func (c *Client) ContractStats(ctx context.Context, name string, q apitype.Stats
 			v.Set(p.key, strconv.FormatInt(p.n, 10))
 		}
 	}
-	var st apitype.ContractStats
-	return st, c.do(ctx, c.timeout, "client.contract_stats", http.MethodGet,
-		withQuery("/v1/contracts/"+url.PathEscape(name)+"/stats", v), nil, &st)
+	return v
 }
 
 // ContractResults returns a page of name's results: GET

@@ -83,8 +83,13 @@ type Result struct {
 	ExecStatus string // the run's status; "" when none (expired)
 	GasUsed    uint64
 	Seq        uint64
-	Included   int64 // height of the block that included the request
+	Included   int64    // height of the block that included the request
+	Miners     []string // addresses of the miners paid for it, fastest first
 }
+
+// MinerKey is the stats name of a miner's jobs: no contract name has a
+// ':', so the two never share a key.
+func MinerKey(addr string) string { return "miner:" + addr }
 
 // ParseResult reads a result_committed event through attr (the value of
 // a key, "" when absent). ok is false when the event lacks what the index
@@ -104,6 +109,14 @@ func ParseResult(attr func(key string) string) (Result, bool) {
 	}
 	if r.Included, err = strconv.ParseInt(attr("included"), 10, 64); err != nil {
 		return Result{}, false
+	}
+	if ms := attr("miners"); ms != "" {
+		for _, a := range strings.Split(ms, ",") {
+			if !isAddress(a) {
+				return Result{}, false
+			}
+			r.Miners = append(r.Miners, a)
+		}
 	}
 	if g := attr("gas_used"); g != "" {
 		if r.GasUsed, err = strconv.ParseUint(g, 10, 64); err != nil {

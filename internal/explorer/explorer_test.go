@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/virtual-machine/vm/internal/apitype"
@@ -191,11 +192,15 @@ func TestParseResult(t *testing.T) {
 		{"no included", with("included", ""), explorer.Result{}, true},
 		{"bad seq", with("seq", "x"), explorer.Result{}, true},
 		{"bad gas", with("gas_used", "-1"), explorer.Result{}, true},
+		{"paid miners", with("miners", strings.Repeat("a", 40)+","+strings.Repeat("b", 40)), explorer.Result{ID: "ab", Name: "echo",
+			Version: "1.2.3", Fn: "run", Status: "settled", ExecStatus: "out_of_gas", GasUsed: 1000, Seq: 7, Included: 40,
+			Miners: []string{strings.Repeat("a", 40), strings.Repeat("b", 40)}}, false},
+		{"a miner that is no address", with("miners", strings.Repeat("a", 40)+",bob"), explorer.Result{}, true},
 		{"no id", with("id", ""), explorer.Result{}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := explorer.ParseResult(func(k string) string { return tc.in[k] })
-			if ok == tc.wantErr || got != tc.want {
+			if ok == tc.wantErr || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("ParseResult = %+v, %v; want %+v, ok %v", got, ok, tc.want, !tc.wantErr)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"strings"
 
 	"github.com/virtual-machine/vm/internal/crypto"
 	"github.com/virtual-machine/vm/internal/market"
@@ -173,6 +174,13 @@ func appendResult(env Env, m *statepb.Request, rec *statepb.Result, memoOf strin
 	}
 	if memoOf != "" {
 		attrs = append(attrs, "memo_of", memoOf)
+	}
+	if len(rec.Paid) > 0 { // the miners paid, fastest first: the explorer's jobs per miner
+		ms := make([]string, len(rec.Paid))
+		for i, p := range rec.Paid {
+			ms[i] = crypto.Address(p.Miner).String()
+		}
+		attrs = append(attrs, "miners", strings.Join(ms, ","))
 	}
 	return []Event{{Type: EventResult, Attrs: attrs}}, nil
 }

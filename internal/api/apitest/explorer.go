@@ -76,17 +76,23 @@ func (b *Backend) results(h int64, t time.Time, evs []apitype.Event) {
 			continue
 		}
 		latency := t.Sub(blockTime(r.Included)).Milliseconds()
-		m := x.minutes[r.Name]
-		if m == nil {
-			m = map[int64]*explorer.Stats{}
-			x.minutes[r.Name] = m
-		}
 		minute := explorer.MinuteOf(t.Unix())
-		if m[minute] == nil {
-			m[minute] = &explorer.Stats{}
+		keys := []string{r.Name}
+		for _, a := range r.Miners {
+			keys = append(keys, explorer.MinerKey(a))
 		}
-		m[minute].Add(r, latency, true)
-		m[minute].Through = h
+		for _, key := range keys {
+			m := x.minutes[key]
+			if m == nil {
+				m = map[int64]*explorer.Stats{}
+				x.minutes[key] = m
+			}
+			if m[minute] == nil {
+				m[minute] = &explorer.Stats{}
+			}
+			m[minute].Add(r, latency, true)
+			m[minute].Through = h
+		}
 		x.results[r.Name] = append(x.results[r.Name], apitype.ContractResult{RequestID: r.ID, Contract: r.Name + "@" + r.Version,
 			Fn: r.Fn, Status: r.Status, ExecStatus: r.ExecStatus, GasUsed: r.GasUsed, Seq: r.Seq, Height: h,
 			Included: r.Included, Time: t.UTC().Format(time.RFC3339Nano), LatencyMS: latency})
@@ -139,6 +145,26 @@ func (b *Backend) ContractStats(ctx context.Context, name string, q apitype.Stat
 	if err := contract.ValidName(name); err != nil {
 		return apitype.ContractStats{}, vmerr.E(op, vmerr.Invalid, "%w", err)
 	}
+	return b.stats(op, name, q)
+}
+
+// MinerStats aggregates the results miner addr was paid for over q's
+// window (see api.ExplorerBackend). Errors: Invalid for a bad window.
+func (b *Backend) MinerStats(ctx context.Context, addr crypto.Address, q apitype.StatsQuery) (apitype.ContractStats, error) {
+	const op = "apitest.miner_stats"
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.check(ctx); err != nil {
+		return apitype.ContractStats{}, err
+	}
+	st, err := b.stats(op, explorer.MinerKey(addr.String()), q)
+	st.Name = addr.String()
+	return st, err
+}
+
+// stats builds the answer for the minutes kept under name. Callers hold
+// b.mu.
+func (b *Backend) stats(op, name string, q apitype.StatsQuery) (apitype.ContractStats, error) {
 	q, n, err := explorer.Window(op, q, blockTime(int64(len(b.blocks))).Unix())
 	if err != nil {
 		return apitype.ContractStats{}, err

@@ -309,6 +309,42 @@ func ExplorerConformance(t *testing.T, b api.Backend, funded crypto.PrivKey) {
 			t.Errorf("ContractStats(1970) = %+v, %v", old, err)
 		}
 	})
+
+	t.Run("miner stats", func(t *testing.T) {
+		// The miner's jobs are the results that paid it, as the results
+		// themselves say.
+		var want apitype.StatsBucket
+		for _, id := range [][32]byte{id1, id2, id3, id4} {
+			r, err := b.Result(ctx, id, 0, false)
+			if err != nil {
+				t.Fatalf("Result: %v", err)
+			}
+			for _, p := range r.Paid {
+				if p.Miner == miner.Address().String() {
+					want.Calls++
+					want.GasUsed += r.GasUsed
+					if r.ExecStatus == "ok" {
+						want.OK++
+					}
+				}
+			}
+		}
+		s, err := b.MinerStats(ctx, miner.Address(), apitype.StatsQuery{})
+		if err != nil {
+			t.Fatalf("MinerStats: %v", err)
+		}
+		got := s.Totals
+		if want.Calls == 0 || s.Name != miner.Address().String() || got.Calls != want.Calls || got.OK != want.OK || got.GasUsed != want.GasUsed {
+			t.Fatalf("MinerStats totals %+v (name %s), want calls %d ok %d gas %d", got, s.Name, want.Calls, want.OK, want.GasUsed)
+		}
+		idle, err := b.MinerStats(ctx, bob.Address(), apitype.StatsQuery{})
+		if err != nil || idle.Totals.Calls != 0 {
+			t.Errorf("MinerStats(not a miner) = %+v, %v", idle.Totals, err)
+		}
+		if _, err := b.MinerStats(ctx, miner.Address(), apitype.StatsQuery{Step: 90}); vmerr.KindOf(err) != vmerr.Invalid {
+			t.Errorf("MinerStats(step 90): %v, want Invalid", err)
+		}
+	})
 }
 
 // allTxs pages through addr's whole history, limit per page (0 = default).

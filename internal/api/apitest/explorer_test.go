@@ -17,6 +17,10 @@ func (o overHTTP) ContractStats(ctx context.Context, name string, q apitype.Stat
 	return o.c.ContractStats(ctx, name, q)
 }
 
+func (o overHTTP) MinerStats(ctx context.Context, addr crypto.Address, q apitype.StatsQuery) (apitype.ContractStats, error) {
+	return o.c.MinerStats(ctx, addr, q)
+}
+
 func (o overHTTP) ContractResults(ctx context.Context, name string, q apitype.ResultQuery) (apitype.ContractResultList, error) {
 	return o.c.ContractResults(ctx, name, q)
 }

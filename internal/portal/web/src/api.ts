@@ -346,6 +346,9 @@ export const api = {
     call<ContractStats>(`/v1/contracts/${encodeURIComponent(name)}/stats?from=${from}&to=${to}&step=${step}`),
   contractResults: (name: string, before?: string) =>
     call<{ results: ContractResult[]; next?: string }>(`/v1/contracts/${encodeURIComponent(name)}/results?limit=20` + (before ? `&before=${before}` : "")),
+  miner: (a: string) => call<Miner>(`/v1/miners/${a}`),
+  minerStats: (a: string, from: number, to: number, step: number) =>
+    call<ContractStats>(`/v1/miners/${a}/stats?from=${from}&to=${to}&step=${step}`),
   miners: (after?: string) => call<{ miners: Miner[]; next?: string }>("/v1/miners" + (after ? `?after=${after}` : "")),
 
   // submit sends an encoded, signed tx and waits for its block. A refusal

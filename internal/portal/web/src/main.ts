@@ -11,7 +11,7 @@ import { gasPage } from "./pages/gas";
 import { home } from "./pages/home";
 import { idPage } from "./pages/id";
 import { keysPage } from "./pages/keys";
-import { minersPage } from "./pages/miners";
+import { minerPage, minersPage } from "./pages/miners";
 import { mePage, recordsSection } from "./pages/records";
 import { resultPage } from "./pages/results";
 
@@ -31,6 +31,7 @@ const routes: [RegExp, Page, string][] = [
   [/^\/contracts\/([a-z0-9._-]{1,64})$/, (app, m) => contractPage(app, m[1]!), "Contract"],
   [/^\/results\/([0-9a-f]{64})$/, (app, m) => resultPage(app, m[1]!), "Request"],
   [/^\/miners$/, () => minersPage(), "Miners"],
+  [/^\/miners\/([0-9a-f]{40})$/, (_, m) => minerPage(m[1]!), "Miner"],
   [/^\/blocks$/, (app) => blocksPage(app), "Blocks"],
   [/^\/blocks\/([0-9]{1,19})$/, (_, m) => blockPage(Number(m[1])), "Block"],
   [/^\/txs\/([0-9a-f]{64})$/, (_, m) => txPage(m[1]!), "Transaction"],

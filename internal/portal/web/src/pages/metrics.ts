@@ -10,6 +10,13 @@ import { link, when } from "../view";
 const ranges: [string, number, number][] = [["Last hour", 3600, 60], ["Last 24 hours", 86400, 900]];
 
 export function metricsSection(name: string): HTMLElement {
+  return h("section", { class: "card", "aria-labelledby": "metrics-title" }, h("h2", { id: "metrics-title" }, "Metrics"),
+    statsPanel((from, to, step) => api.stats(name, from, to, step), "calls"), recentResults(name));
+}
+
+// statsPanel charts what get returns for the chosen range; noun names
+// what is counted ("calls" of a contract, "jobs" of a miner).
+export function statsPanel(get: (from: number, to: number, step: number) => Promise<ContractStats>, noun: string): HTMLElement {
   const body = h("div", { class: "metrics", "aria-live": "polite" });
   const buttons = ranges.map(([label, span, step]) =>
     h("button", { type: "button", class: "tag", onclick: () => void show(span, step, label) }, label));
@@ -17,24 +24,23 @@ export function metricsSection(name: string): HTMLElement {
     buttons.forEach((b) => b.setAttribute("aria-pressed", String(b.textContent === label)));
     const to = Math.ceil(Date.now() / 1000 / step) * step;
     try {
-      replace(body, await statsView(await api.stats(name, to - span, to, step), body.clientWidth || 600));
+      replace(body, await statsView(await get(to - span, to, step), body.clientWidth || 600, noun));
     } catch (e) {
       replace(body, h("p", { class: "status error" }, e instanceof Error ? e.message : String(e)));
     }
   };
   void show(ranges[0]![1], ranges[0]![2], ranges[0]![0]);
-  return h("section", { class: "card", "aria-labelledby": "metrics-title" }, h("h2", { id: "metrics-title" }, "Metrics"),
-    h("p", { class: "tags" }, ...buttons), body, recentResults(name));
+  return h("div", {}, h("p", { class: "tags" }, ...buttons), body);
 }
 
-async function statsView(s: ContractStats, width: number): Promise<Node> {
+async function statsView(s: ContractStats, width: number, noun: string): Promise<Node> {
   const t = s.totals;
   const rate = t.calls ? ((100 * t.ok) / t.calls).toFixed(1) + " %" : "–";
-  const summary = `${t.calls} calls, ${rate} ok, ${t.gas_used} gas, latency p50 ${t.latency_ms.p50} ms, p90 ${t.latency_ms.p90} ms, p99 ${t.latency_ms.p99} ms`;
+  const summary = `${t.calls} ${noun}, ${rate} ok, ${t.gas_used} gas, latency p50 ${t.latency_ms.p50} ms, p90 ${t.latency_ms.p90} ms, p99 ${t.latency_ms.p99} ms`;
   const x = s.buckets.map((b) => b.start);
   const lat = (f: (b: (typeof s.buckets)[number]) => number) => s.buckets.map((b) => (b.latency_ms.samples ? f(b) : null));
   const charts = await Promise.all([
-    timeChart("Calls", x, [{ label: "ok", values: s.buckets.map((b) => b.ok) }, { label: "failed", values: s.buckets.map((b) => b.failed) }],
+    timeChart(noun[0]!.toUpperCase() + noun.slice(1), x, [{ label: "ok", values: s.buckets.map((b) => b.ok) }, { label: "failed", values: s.buckets.map((b) => b.failed) }],
       `${t.ok} ok and ${t.failed} failed`, width),
     timeChart("Gas used", x, [{ label: "gas", values: s.buckets.map((b) => b.gas_used) }], `${t.gas_used} gas in all`, width),
     timeChart("Latency (ms)", x, [{ label: "p50", values: lat((b) => b.latency_ms.p50) }, { label: "p90", values: lat((b) => b.latency_ms.p90) },
