@@ -169,6 +169,13 @@ func TestPortalCreateID(t *testing.T) {
 	b.do(t, "keys page", chromedp.Click(`//nav//a[text()="Keys"]`), chromedp.WaitVisible(chromedp.CSS(`tr[data-key="web"]`)))
 	b.shot(t, "keys")
 	b.audit(t, "keys")
+	b.do(t, "export without a passphrase", fill(`tr[data-key="web"] input[type=password]`, ""),
+		submit(`tr[data-key="web"] input[type=password]`))
+	b.waitText(t, `tr[data-key="web"] .status.error`, "choose a passphrase")
+	for _, c := range []struct{ name, want string }{{"web", "a key named web exists"}, {"Web Key", "a key name is 1-64"}} {
+		b.do(t, "make "+c.name, fill(`input[name=newkey]`, c.name), submit(`input[name=newkey]`))
+		b.waitText(t, "main section .status.error", c.want)
+	}
 	b.do(t, "export", fill(`tr[data-key="web"] input[type=password]`, "pw"),
 		submit(`tr[data-key="web"] input[type=password]`))
 	file := b.download(t, "web.key.json")
@@ -202,6 +209,18 @@ func TestPortalCreateID(t *testing.T) {
 			fill(`input[name=sendamount]`, c.amount), submit(`input[name=sendto]`))
 		b.waitText(t, "#send .status.error", c.want)
 	}
+	for _, c := range []struct{ amount, want string }{{"abc", "a whole number"}, {"0", "more than 0"}} {
+		b.do(t, "faucet "+c.amount, fill(`input[name=faucetamount]`, c.amount), submit(`input[name=faucetamount]`))
+		b.waitText(t, "main section .status.error", c.want)
+	}
+	// Keyboard only: type into the form, Tab to the next field, Enter.
+	b.do(t, "keyboard send", chromedp.Evaluate[chromedp.Void](`document.querySelector("input[name=sendto]").value = ""; document.querySelector("input[name=sendamount]").value = ""; document.querySelector("input[name=sendto]").focus()`),
+		chromedp.KeyEvent(alice.Address().String()), chromedp.KeyEvent("\t"), chromedp.KeyEvent("7"))
+	if name, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement.name`)); err != nil || name != "sendamount" {
+		t.Fatalf("Tab from the To field focused %q (%v), want the amount", name, err)
+	}
+	b.do(t, "enter", chromedp.KeyEvent("\r"))
+	b.waitText(t, "#send .status.ok", "Sent 7 GAS")
 	before := ktAccount(t, url, webAddr)
 	b.do(t, "send", fill(`input[name=sendto]`, alice.Address().String()),
 		fill(`input[name=sendamount]`, "1234"), submit(`input[name=sendto]`))
@@ -539,6 +558,10 @@ func brRecords(t *testing.T, b *brSession, url, home string) {
 	}
 	b.do(t, "my chain", chromedp.Click(`//nav//a[text()="My chain"]`), chromedp.WaitVisible(chromedp.CSS(`input[name=sharedid]`)))
 	b.waitText(t, "main ul", "webada")
+	for _, c := range []struct{ id, key, want string }{{"Xavier", "secret", "only a-z"}, {"aliceid", "bad key!", "key: 1 to 128"}, {"aliceid", "nothing", "has no record"}} {
+		b.do(t, "read "+c.id+"/"+c.key, fill(`input[name=sharedid]`, c.id), fill(`input[name=sharedkey]`, c.key), submit(`input[name=sharedid]`))
+		b.waitText(t, "main .status.error", c.want)
+	}
 	b.do(t, "read shared", fill(`input[name=sharedid]`, "aliceid"), fill(`input[name=sharedkey]`, "secret"), submit(`input[name=sharedid]`))
 	b.waitText(t, "#shared", "hello web")
 	b.do(t, "read not shared", fill(`input[name=sharedkey]`, "diary"), submit(`input[name=sharedid]`))
