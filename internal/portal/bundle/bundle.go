@@ -23,12 +23,9 @@ type Files map[string][]byte
 // chunk-<hash>.js files), src/app.css into app.css, and index.html
 // copied as is. A source error names file, line and message.
 func Build(web string) (Files, error) {
-	web, err := filepath.Abs(web)
+	web, err := webDir(web)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(web, "node_modules")); err != nil {
-		return nil, fmt.Errorf("portal bundle: %s/node_modules is missing: run `npm ci --prefix %s` first", web, web)
 	}
 	res := api.Build(api.BuildOptions{
 		AbsWorkingDir: web,
@@ -73,6 +70,18 @@ func Build(web string) (Files, error) {
 	return out, nil
 }
 
+// webDir is web as an absolute path, once its npm packages are there.
+func webDir(web string) (string, error) {
+	web, err := filepath.Abs(web)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(web, "node_modules")); err != nil {
+		return "", fmt.Errorf("portal bundle: %s/node_modules is missing: run `npm ci --prefix %s` first", web, web)
+	}
+	return web, nil
+}
+
 // Write replaces dir's contents with f.
 func Write(dir string, f Files) error {
 	if err := os.RemoveAll(dir); err != nil {
@@ -111,12 +120,9 @@ func buildErr(errs []api.Message) error {
 // here reaches dist/, and Build's output does not depend on it. Errors as
 // Build's.
 func BuildEntry(web, entry string) ([]byte, error) {
-	web, err := filepath.Abs(web)
+	web, err := webDir(web)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(web, "node_modules")); err != nil {
-		return nil, fmt.Errorf("portal bundle: %s/node_modules is missing: run `npm ci --prefix %s` first", web, web)
 	}
 	res := api.Build(api.BuildOptions{
 		AbsWorkingDir: web,

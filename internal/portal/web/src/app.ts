@@ -2,6 +2,7 @@
 // chain's parameters, and the one way a page sends a transaction.
 
 import { api, ApiError, sleep, type Result, type Status } from "./api";
+import { fromBase64 } from "./bytes";
 import { Store, type Key } from "./keys";
 import { requestID, sign, type Msg, type Request } from "./tx";
 
@@ -124,6 +125,13 @@ export class App {
     throw new Error(`request ${id}: no result within ${timeoutMs / 1000} s`);
   }
 
+  // afford throws, naming what, unless the active key holds need GAS: a
+  // form checks this before it signs anything.
+  async afford(need: bigint, what: string): Promise<void> {
+    const { balance } = await this.account(this.need().address);
+    if (balance < need) throw new Error(`not enough GAS: ${what} needs up to ${gas(need)}; you have ${gas(balance)}`);
+  }
+
   minFee(): bigint {
     return BigInt(this.status.min_fee);
   }
@@ -150,9 +158,7 @@ export function decodeOutput(r: Result): unknown {
   if (r.exec_status !== "ok") {
     throw new Error(`the contract refused (${r.exec_status ?? r.status}): ${r.error ?? "no message"}`);
   }
-  const bin = atob(r.output ?? "");
-  const text = new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-  return JSON.parse(text);
+  return JSON.parse(new TextDecoder().decode(fromBase64(r.output ?? "")));
 }
 
 export function gas(v: bigint | string): string {

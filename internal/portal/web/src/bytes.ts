@@ -15,6 +15,17 @@ export function fromHex(s: string, what = "value"): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+// fromBase64 decodes standard base64 (Go's []byte in JSON).
+export function fromBase64(s: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+}
+
+export function toBase64(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += String.fromCharCode(x);
+  return btoa(s);
+}
+
 export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;

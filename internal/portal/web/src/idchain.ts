@@ -21,8 +21,7 @@ export function idFee(app: App, create = false): bigint {
 // decoded output; a refusal by the contract throws its message.
 export async function idRequest(app: App, fn: string, input: unknown, onSent?: (id: string) => void): Promise<unknown> {
   const create = fn === "create";
-  const { balance } = await app.account(app.need().address);
-  if (balance < idCost(app, create)) throw new Error(`not enough GAS: this needs up to ${idCost(app, create)} GAS; you have ${balance}`);
+  await app.afford(idCost(app, create), `this ${fn} request`);
   const r = await app.request(
     { contract: "idchain@^1", fn, input: utf8.encode(JSON.stringify(input)), gasLimit: idGas, price: 1n, reward: idReward,
       replicas: 1, quorum: 1, deadline: 100n },

@@ -1,6 +1,7 @@
 // Small views shared by the explorer pages.
 
 import type { Event } from "./api";
+import { fromBase64 } from "./bytes";
 import { h, shortHex, type Child } from "./dom";
 
 export function link(href: string, ...kids: Child[]): HTMLAnchorElement {
@@ -54,8 +55,7 @@ export function table(caption: string, head: string[], body: Child[][]): HTMLEle
 }
 
 export function decodeB64(s: string | null | undefined): string {
-  const bin = atob(s ?? "");
-  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+  return new TextDecoder().decode(fromBase64(s ?? ""));
 }
 
 // pretty shows text as indented JSON when it is JSON.

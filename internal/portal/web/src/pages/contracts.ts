@@ -3,7 +3,7 @@
 // input schema.
 
 import { api, type Contract, type ContractVersion, type FunctionSpec } from "../api";
-import { App, gas } from "../app";
+import type { App } from "../app";
 import { field, form, h, replace, Status, type Child } from "../dom";
 import { utf8 } from "../bytes";
 import { parseAmount } from "../tx";
@@ -86,10 +86,8 @@ function callForm(app: App, v: ContractVersion, f: FunctionSpec): HTMLElement {
       const input = inp.value(); // throws a message naming the bad field
       const gl = parseAmount(gasLimit.value, "gas limit");
       const rw = parseAmount(reward.value, "reward");
-      const k = app.need();
       const fee = app.minFee();
-      const { balance } = await app.account(k.address);
-      if (balance < gl + rw + fee) throw new Error(`not enough GAS: the call escrows up to ${gas(gl + rw + fee)}; you have ${gas(balance)}`);
+      await app.afford(gl + rw + fee, "the call's escrow and fee");
       st.busy("Sending…");
       const r = await app.request({ contract: `${v.name}@${v.version}`, fn: f.name, input: utf8.encode(input), gasLimit: gl, price: 1n,
         reward: rw, replicas: 1, quorum: 1, deadline: 100n }, fee, (id) => {

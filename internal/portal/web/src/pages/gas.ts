@@ -55,10 +55,8 @@ function sendForm(app: App): Node {
     if (t === "") throw new Error("to: an ID or a 40-hex-digit address");
     const amt = parseAmount(amount.value);
     const dest = await resolveTo(t);
-    const k = app.need();
     const fee = app.minFee();
-    const { balance } = await app.account(k.address);
-    if (balance < amt + fee) throw new Error(`not enough GAS: sending ${gas(amt)} plus a ${gas(fee)} fee needs ${gas(amt + fee)}; you have ${gas(balance)}`);
+    await app.afford(amt + fee, `sending ${gas(amt)} plus a ${gas(fee)} fee`);
     st.busy(`Sending to ${dest.label}…`);
     const hash = await app.send([{ transfer: { to: dest.address, amount: amt } }], fee);
     st.ok(`Sent ${gas(amt)} to ${dest.label}. Transaction `, h("code", { "data-tx": hash }, hash));

@@ -16,7 +16,7 @@ export async function home(app: App): Promise<Node> {
   const draw = async () => {
     const k = app.active;
     const bal = k ? (await app.account(k.address)).balance : 0n;
-    replace(steps, keyStep(app), k && gasStep(app, bal), k && nameStep(app, bal, out));
+    replace(steps, keyStep(app), k && gasStep(app, bal), k && nameStep(app, out));
   };
   await draw();
   app.onChange(() => void draw().catch(() => {}));
@@ -82,7 +82,7 @@ function gasStep(app: App, bal: bigint): HTMLElement {
   return li;
 }
 
-function nameStep(app: App, bal: bigint, out: HTMLElement): HTMLElement {
+function nameStep(app: App, out: HTMLElement): HTMLElement {
   const st = new Status();
   const name = h("input", { name: "idname", autocomplete: "off", spellcheck: "false", required: true, maxlength: "32" });
   return h(
@@ -102,7 +102,6 @@ function nameStep(app: App, bal: bigint, out: HTMLElement): HTMLElement {
           show(out, idCard(have, false));
           return;
         }
-        if (bal < createCost(app)) throw new Error(`not enough GAS: ${gas(bal)} of ${gas(createCost(app))}`);
         const k = app.need();
         st.busy("Sending the create request…");
         const res = (await idRequest(app, "create", { name: n, pubkey: k.pub },

@@ -5,7 +5,7 @@
 
 import { api, lookupID, type ID, type IDRecord } from "../api";
 import type { App } from "../app";
-import { fromHex } from "../bytes";
+import { fromBase64, fromHex, toBase64 } from "../bytes";
 import { field, form, h, replace, Status } from "../dom";
 import { idRequest, myIDs } from "../idchain";
 import { seedOf } from "../keys";
@@ -15,21 +15,11 @@ import { checkIDName } from "./id";
 const keyRE = /^[A-Za-z0-9_.\-:/@+]{1,128}$/; // internal/idchain.ValidKey
 const maxValue = 4096; // internal/idchain: the largest value
 
-function b64bytes(s: string): Uint8Array {
-  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-}
-
-function bytesB64(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += String.fromCharCode(x);
-  return btoa(s);
-}
-
 // decryptRecord opens a private record with the active key.
 export async function decryptRecord(app: App, r: IDRecord): Promise<string> {
   const k = app.need();
   const { decrypt } = await import("../sshage");
-  return decrypt(b64bytes(r.ciphertext ?? ""), await seedOf(k), fromHex(k.pub));
+  return decrypt(fromBase64(r.ciphertext ?? ""), await seedOf(k), fromHex(k.pub));
 }
 
 function canWrite(app: App, id: ID): boolean {
@@ -112,7 +102,7 @@ function setForm(app: App, name: string, redraw: () => Promise<void>): HTMLEleme
       }
       st.busy("Encrypting…");
       const { encrypt } = await import("../sshage");
-      Object.assign(record, { private: true, ciphertext: bytesB64(await encrypt(v, pubs)), readers: names });
+      Object.assign(record, { private: true, ciphertext: toBase64(await encrypt(v, pubs)), readers: names });
     } else {
       if (readers.value.trim()) throw new Error("readers are for private records: tick Private");
       record.value = v;
