@@ -59,7 +59,7 @@ func newDevnetCmd(g *globals) *cobra.Command {
 					verb = "Created"
 				}
 				fmt.Fprintf(g.stdout, "%s devnet %s in %s\n", verb, n.ChainID(), g.home)
-				fmt.Fprintf(g.stdout, "API:     %s   (metrics at %s/metrics)\n", n.URL(), n.URL())
+				fmt.Fprintf(g.stdout, "Portal:  %s/\nAPI:     %s   (metrics at %s/metrics)\n", n.URL(), n.URL(), n.URL())
 				flags := ""
 				if g.home != defaultHome() {
 					flags += " --home " + g.home

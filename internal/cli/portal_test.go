@@ -29,7 +29,10 @@ import (
 // portal's headers, its refusal of writes, and the API's refusal of
 // cross-site writes (CSRF).
 func TestPortalHTTP(t *testing.T) {
-	url, _ := mrDevnet(t, t.TempDir(), "--warm=false")
+	url, out := mrDevnet(t, t.TempDir(), "--warm=false")
+	if !strings.Contains(out.String(), "Portal:  "+url+"/\n") {
+		t.Errorf("vm devnet does not say where the portal is:\n%s", out.String())
+	}
 	for _, path := range []string{"/", "/keys", "/ids/ada", "/app.js", "/app.css"} {
 		req, _ := http.NewRequest("GET", url+path, nil)
 		req.Header.Set("Accept-Encoding", "gzip")
