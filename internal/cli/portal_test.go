@@ -203,6 +203,7 @@ func TestPortalCreateID(t *testing.T) {
 
 	// GAS: bad input first, then a transfer to alice by address.
 	b.do(t, "GAS page", chromedp.Click(`//nav//a[text()="GAS"]`), chromedp.WaitVisible(chromedp.CSS(`input[name=sendto]`)))
+	unchanged := ktAccount(t, url, webAddr)
 	for _, c := range []struct{ to, amount, want string }{
 		{"", "5", "to: an ID"}, {"nobody-here", "5", "no ID named nobody-here"}, {alice.Address().String(), "abc", "a whole number"},
 		{alice.Address().String(), "0", "more than 0"}, {alice.Address().String(), "999999999999", "not enough GAS"},
@@ -215,6 +216,9 @@ func TestPortalCreateID(t *testing.T) {
 	for _, c := range []struct{ amount, want string }{{"abc", "a whole number"}, {"0", "more than 0"}} {
 		b.do(t, "faucet "+c.amount, fill(`input[name=faucetamount]`, c.amount), submit(`input[name=faucetamount]`))
 		b.waitText(t, "main section .status.error", c.want)
+	}
+	if acc := ktAccount(t, url, webAddr); acc.Nonce != unchanged.Nonce || acc.Balance != unchanged.Balance {
+		t.Fatalf("refused GAS forms changed the account: %+v, was %+v", acc, unchanged)
 	}
 	// Keyboard only: type into the form, Tab to the next field, Enter.
 	b.do(t, "keyboard send", chromedp.Evaluate[chromedp.Void](`document.querySelector("input[name=sendto]").value = ""; document.querySelector("input[name=sendamount]").value = ""; document.querySelector("input[name=sendto]").focus()`),
@@ -498,6 +502,9 @@ func brRecords(t *testing.T, b *brSession, url, home string) {
 		t.Fatalf("create aliceid: %s%s", r.stdout, r.stderr)
 	}
 	b.do(t, "ID page", chromedp.Navigate(url+"/ids/webada"), chromedp.WaitVisible(chromedp.CSS(`input[name=reckey]`)))
+	var owner apitype.ID
+	ktGetJSON(t, url+"/v1/ids/webada", &owner)
+	before := ktAccount(t, url, owner.Owner)
 	write := func(key, value, readers string, private bool) {
 		t.Helper()
 		b.do(t, "write "+key, fill(`input[name=reckey]`, key), fill(`textarea[name=recvalue]`, value), fill(`input[name=recreaders]`, readers),
@@ -517,6 +524,9 @@ func brRecords(t *testing.T, b *brSession, url, home string) {
 	} {
 		write(c.key, c.value, c.readers, c.private)
 		b.waitText(t, "#rec-title ~ div .status.error", c.want)
+	}
+	if acc := ktAccount(t, url, owner.Owner); acc.Nonce != before.Nonce || acc.Balance != before.Balance {
+		t.Fatalf("refused record forms changed the account: %+v, was %+v", acc, before)
 	}
 	write("email", "ada@example.org", "", false)
 	b.waitText(t, `li[data-record="email"]`, "ada@example.org")
